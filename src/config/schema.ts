@@ -1,0 +1,149 @@
+// The whole configuration of DESIGN.md section 4, with its defaults. Unknown keys
+// are errors everywhere (strictObject), so a typo never silently means "default".
+import { z } from 'zod';
+import { DAYS_OF_WEEK, parsePreserve, parsePreserveMin, type RetentionPolicy } from '../retention/policy.js';
+
+const absPath = z
+  .string()
+  .refine((s) => s.startsWith('/'), { message: 'must be an absolute path (start with "/")' })
+  .refine((s) => !s.split('/').includes('..'), { message: 'must not contain ".."' });
+
+/** A subvolume path relative to the Btrfs top level, e.g. "@persist" or "@old_roots". */
+const subvolPath = z
+  .string()
+  .min(1, { message: 'must not be empty' })
+  .refine((s) => !s.startsWith('/'), { message: 'is a path from the Btrfs top level: drop the leading "/"' })
+  .refine((s) => !s.replace(/^\/+/, '').split('/').some((p) => p === '..' || p === '.' || p === ''), {
+    message: 'must not contain "..", "." or empty components',
+  })
+  .refine((s) => !/\s/.test(s), { message: 'must not contain whitespace' });
+
+const retention = z
+  .strictObject({
+    preserveMin: z.string().default('1d'),
+    preserve: z.string().default('24h 14d 8w 6m'),
+    preserveDayOfWeek: z.enum(DAYS_OF_WEEK).default('sunday'),
+    preserveHourOfDay: z.number().int().min(0).max(23).default(0),
+  })
+  .superRefine((r, ctx) => {
+    const min = parsePreserveMin(r.preserveMin);
+    if (!min.ok) ctx.addIssue({ code: 'custom', path: ['preserveMin'], message: min.error });
+    const p = parsePreserve(r.preserve);
+    if (!p.ok) ctx.addIssue({ code: 'custom', path: ['preserve'], message: p.error });
+  })
+  .transform((r): RetentionPolicy => {
+    const min = parsePreserveMin(r.preserveMin);
+    const p = parsePreserve(r.preserve);
+    // superRefine has already rejected the failures; zod does not run transform then.
+    if (!min.ok || !p.ok) throw new Error('unreachable: retention validated above');
+    return { preserveMin: min.value, preserve: p.value, preserveDayOfWeek: r.preserveDayOfWeek, preserveHourOfDay: r.preserveHourOfDay };
+  });
+
+function retentionWith(preserveMin: string, preserve: string) {
+  return retention.prefault({ preserveMin, preserve });
+}
+
+const source = z.strictObject({ retention: retentionWith('1d', '24h 14d 8w 6m') });
+
+const defaultSources = {
+  '@persist': { retention: { preserveMin: '1d', preserve: '24h 14d 8w 6m' } },
+  '@home': { retention: { preserveMin: '1d', preserve: '24h 14d 8w 6m' } },
+  '@log': { retention: { preserveMin: '1d', preserve: '7d' } },
+};
+
+const profileName = z.enum(['power-saver', 'balanced', 'performance']);
+export const POWER_MODELS = ['auto', 'generic', 'lenovo-yoga-7', 'asus-zephyrus-m16'] as const;
+
+function validTimezone(tz: string): boolean {
+  if (tz === 'local') return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const configSchema = z.strictObject({
+  host: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a hostname: lowercase letters, digits and "-"' }),
+  stateDir: absPath.default('/var/lib/pantheragent'),
+  btrfs: z
+    .strictObject({
+      device: absPath.default('/dev/mapper/cryptroot'),
+      topLevel: absPath.nullable().default(null),
+    })
+    .prefault({}),
+  root: z
+    .strictObject({
+      subvolume: subvolPath.default('@root'),
+      blank: subvolPath.default('@root-blank'),
+      archiveDir: subvolPath.default('@old_roots'),
+      retention: retentionWith('3d', '14d 4w'),
+    })
+    .prefault({}),
+  snapshots: z
+    .strictObject({
+      dir: subvolPath.default('@snapshots'),
+      sources: z
+        .record(subvolPath, source)
+        .refine((s) => Object.keys(s).length > 0, { message: 'must name at least one source subvolume (e.g. "@persist")' })
+        .prefault(defaultSources),
+      minFreePercent: z.number().min(0).max(100).default(10),
+    })
+    .prefault({}),
+  persistence: z
+    .strictObject({
+      storage: absPath.default('/persist'),
+      directories: z.array(absPath).default(['/etc/nixos', '/var/lib/nixos']),
+      files: z.array(absPath).default(['/etc/machine-id']),
+    })
+    .prefault({}),
+  diff: z
+    .strictObject({ ignore: z.array(absPath).default(['/tmp', '/var/tmp', '/var/cache', '/root/.cache']) })
+    .prefault({}),
+  drift: z
+    .strictObject({
+      flake: z.string().min(1).default('git+file:///etc/pantherOS'),
+      attribute: z.string().min(1).nullable().default(null),
+      expectedToplevel: z
+        .string()
+        .regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, { message: 'must be a /nix/store path of a system toplevel' })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
+  power: z
+    .strictObject({
+      enable: z.boolean().default(true),
+      model: z.enum(POWER_MODELS).default('auto'),
+      onAC: profileName.default('balanced'),
+      onBattery: profileName.default('power-saver'),
+      chargeLimit: z.number().int().min(20).max(100).nullable().default(80),
+      sysfsRoot: absPath.default('/sys'),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).default(9473),
+      listen: z.array(z.enum(['loopback', 'tailscale'])).default(['loopback', 'tailscale']),
+      allow: z
+        .strictObject({
+          tags: z.array(z.string().regex(/^tag:[A-Za-z0-9-]+$/, { message: 'must look like "tag:monitor"' })).default(['tag:monitor']),
+          users: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({}),
+      tailscaleSocket: absPath.default('/run/tailscale/tailscaled.sock'),
+    })
+    .prefault({}),
+  runtimeDir: absPath.default('/run/pantheragent'),
+  timezone: z
+    .string()
+    .refine(validTimezone, { message: 'must be "local" or an IANA time zone such as "Europe/Berlin"' })
+    .default('local'),
+  systemRoot: absPath.default('/'),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = Config['snapshots']['sources'][string];
