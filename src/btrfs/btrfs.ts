@@ -1,0 +1,65 @@
+// Typed wrapper over btrfs-progs. Deletion is deliberately absent here: it lives in
+// ./guarded-delete.ts, behind the "never delete what is not ours" checks.
+import { run } from './exec.js';
+import {
+  parseFilesystemUsage,
+  parseFindNew,
+  parseGetDefault,
+  parseRoProperty,
+  parseSubvolumeList,
+  parseSubvolumeShow,
+  type FilesystemUsage,
+  type FindNewResult,
+  type SubvolumeInfo,
+  type SubvolumeShow,
+} from './parse.js';
+
+const btrfs = (...args: string[]) => run('btrfs', args).stdout;
+
+export interface ListedSubvolume extends SubvolumeInfo {
+  readonly: boolean;
+}
+
+/** Every subvolume of the filesystem mounted (top level) at `top`, with its read-only flag. */
+export function listSubvolumes(top: string): ListedSubvolume[] {
+  const all = parseSubvolumeList(btrfs('subvolume', 'list', '-p', '-c', '-u', '-q', '-R', top));
+  const ro = new Set(parseSubvolumeList(btrfs('subvolume', 'list', '-r', '-p', '-c', '-u', '-q', '-R', top)).map((s) => s.id));
+  return all.map((s) => ({ ...s, readonly: ro.has(s.id) }));
+}
+
+export function showSubvolume(path: string): SubvolumeShow {
+  return parseSubvolumeShow(btrfs('subvolume', 'show', path));
+}
+
+export function createSubvolume(path: string): void {
+  btrfs('subvolume', 'create', path);
+}
+
+export function snapshotSubvolume(src: string, dst: string, opts: { readonly: boolean }): void {
+  btrfs('subvolume', 'snapshot', ...(opts.readonly ? ['-r'] : []), src, dst);
+}
+
+export function getReadonly(path: string): boolean {
+  return parseRoProperty(btrfs('property', 'get', '-ts', path, 'ro'));
+}
+
+export function setReadonly(path: string, ro: boolean): void {
+  btrfs('property', 'set', '-ts', path, 'ro', String(ro));
+}
+
+export function findNew(path: string, sinceGen: number): FindNewResult {
+  return parseFindNew(btrfs('subvolume', 'find-new', path, String(sinceGen)));
+}
+
+export function filesystemUsage(path: string): FilesystemUsage {
+  return parseFilesystemUsage(btrfs('filesystem', 'usage', '-b', path));
+}
+
+export function defaultSubvolumeId(path: string): number {
+  return parseGetDefault(btrfs('subvolume', 'get-default', path));
+}
+
+/** Wait until deleted subvolumes are cleaned up (btrfs subvolume sync). */
+export function syncSubvolumes(top: string): void {
+  btrfs('subvolume', 'sync', top);
+}

@@ -1,0 +1,38 @@
+// Runs system tools. Every failure becomes a typed error carrying the command, its
+// exit code and stderr; a missing binary is "unavailable" (exit 69) and names the package.
+import { spawnSync } from 'node:child_process';
+import { CommandError, UnavailableError } from '../errors.js';
+
+const PACKAGE_OF: Record<string, string> = {
+  btrfs: 'btrfs-progs',
+  mount: 'util-linux (mount)',
+  umount: 'util-linux (mount)',
+  flock: 'util-linux',
+  findmnt: 'util-linux',
+};
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export function run(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): RunResult {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+    input: opts.input,
+    maxBuffer: 512 * 1024 * 1024,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new UnavailableError(`"${cmd}" was not found on PATH: install ${PACKAGE_OF[cmd] ?? cmd}`, { command: [cmd, ...args] });
+    }
+    throw new CommandError([cmd, ...args], null, r.error.message);
+  }
+  const res = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+  if (res.code !== 0 && !opts.allowFail) throw new CommandError([cmd, ...args], r.status, r.stderr);
+  return res;
+}

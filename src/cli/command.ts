@@ -1,0 +1,30 @@
+import type { Agent } from '../agent.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../util/log.js';
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CommandContext {
+  args: string[];
+  opts: OptionValues;
+  json: boolean;
+  configPath: string;
+  log: Logger;
+  loadConfig(): Config;
+  /** Config, lock (if mutating), top-level mount, journal recovery, reconciled index. */
+  openAgent(opts: { mutating: boolean }): Agent;
+  /** Ask a yes/no question on the terminal; false without a TTY. */
+  confirm(question: string): Promise<boolean>;
+}
+
+export interface CommandResult {
+  exitCode?: number;
+  /** The --json document. */
+  json: unknown;
+  /** The text for people. */
+  human: string;
+}
+
+export interface CommandModule {
+  run(ctx: CommandContext): Promise<CommandResult>;
+}

@@ -1,0 +1,52 @@
+import { UsageError } from '../../errors.js';
+import type { Entry, ForeignEntry } from '../../snapshots/inventory.js';
+import { dim, formatAge, isoTime, table } from '../output.js';
+import type { CommandContext, CommandResult } from '../command.js';
+
+export function entryJson(e: Entry, now: number) {
+  return {
+    name: e.name,
+    path: e.rel,
+    source: e.source,
+    time: isoTime(e.instant),
+    ageSeconds: Math.round((now - e.instant) / 1000),
+    readonly: e.readonly,
+    pinned: e.pinned,
+    tag: e.tag,
+    uuid: e.uuid,
+    subvolumeId: e.btrfsId,
+  };
+}
+
+export async function run(ctx: CommandContext): Promise<CommandResult> {
+  const agent = ctx.openAgent({ mutating: false });
+  const inv = agent.inventory;
+  const roots = ctx.opts.roots === true;
+  const filter = ctx.args[0];
+  if (ctx.args.length > 1) throw new UsageError('list takes at most one SOURCE');
+  const sources = roots ? [agent.config.root.subvolume] : Object.keys(agent.config.snapshots.sources);
+  if (filter && !sources.includes(filter)) throw new UsageError(`"${filter}" is not a configured ${roots ? 'root' : 'snapshot source'} (configured: ${sources.join(', ')})`);
+  const entries = (roots ? inv.roots : inv.snapshots).filter((e) => !filter || e.source === filter);
+  const dir = roots ? agent.config.root.archiveDir : agent.config.snapshots.dir;
+  const foreign: ForeignEntry[] = filter ? [] : inv.foreign.filter((f) => f.dir === dir);
+  const now = Date.now();
+  const rows = entries.map((e) => [
+    e.source ?? dim('(unconfigured)'),
+    e.name,
+    isoTime(e.instant),
+    formatAge(now - e.instant),
+    [e.pinned ? 'pinned' : '', e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : ''].filter(Boolean).join(' '),
+  ]);
+  const human = [
+    entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
+    ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(f.why)}`)] : []),
+  ].join('\n');
+  return {
+    json: {
+      kind: roots ? 'roots' : 'snapshots',
+      entries: entries.map((e) => entryJson(e, now)),
+      foreign: foreign.map((f) => ({ name: f.name, path: f.rel, subvolume: f.subvolume, why: f.why })),
+    },
+    human,
+  };
+}

@@ -1,0 +1,38 @@
+import { filesystemUsage } from '../../btrfs/btrfs.js';
+import { VERSION } from '../help.js';
+import { bold, formatAge, formatBytes, isoTime, red, table } from '../output.js';
+import type { CommandContext, CommandResult } from '../command.js';
+
+export async function run(ctx: CommandContext): Promise<CommandResult> {
+  const agent = ctx.openAgent({ mutating: false });
+  const { config, inventory: inv } = agent;
+  const now = Date.now();
+  const usage = filesystemUsage(agent.top);
+  const sources = Object.keys(config.snapshots.sources).map((source) => {
+    const own = inv.snapshots.filter((s) => s.source === source);
+    const newest = own[own.length - 1];
+    return { source, count: own.length, newest: newest ? { name: newest.name, time: isoTime(newest.instant), ageSeconds: Math.round((now - newest.instant) / 1000) } : null };
+  });
+  const lowSpace = usage.freePercent < config.snapshots.minFreePercent;
+  const json = {
+    version: VERSION,
+    host: config.host,
+    sources,
+    roots: { archived: inv.roots.length, oldest: inv.roots[0] ? isoTime(inv.roots[0].instant) : null },
+    foreign: inv.foreign.length,
+    disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
+  };
+  const rows = sources.map((s) => [
+    s.source,
+    `${s.count} snapshots`,
+    s.newest ? `newest ${formatAge(s.newest.ageSeconds * 1000)} ago` : red('no snapshot yet'),
+  ]);
+  rows.push(['root', `${inv.roots.length} archived roots`, inv.roots[0] ? `oldest ${formatAge(now - inv.roots[0].instant)}` : '']);
+  rows.push([
+    'disk',
+    `${(100 - usage.freePercent).toFixed(0)}% used`,
+    `${formatBytes(usage.freeEstimated)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
+  ]);
+  if (inv.foreign.length) rows.push(['foreign', `${inv.foreign.length} entries`, 'in snapshot/archive dirs, never deleted (pantheragent list)']);
+  return { json, human: `${bold(`pantheragent ${VERSION} on ${config.host}`)}\n${table(null, rows)}` };
+}

@@ -1,0 +1,104 @@
+// Entry point. Kept light: only argument parsing and help are loaded up front; the
+// logger, config schema, database and the command's own code load when needed.
+import { parseArgs } from 'node:util';
+import { AgentError, ExitCode, UsageError } from '../errors.js';
+import type { CommandContext, CommandResult, OptionValues } from './command.js';
+import { commandHelp, mainHelp, VERSION } from './help.js';
+import { findCommand, GLOBAL_OPTIONS, type OptionSpec } from './spec.js';
+
+type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+const toParse = (o: Record<string, OptionSpec>): ParseOptions =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { type: v.type, ...(v.short ? { short: v.short } : {}), ...(v.multiple ? { multiple: true } : {}) }]));
+
+function firstPositional(argv: string[]): string | undefined {
+  const { tokens } = parseArgs({ args: argv, options: toParse(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
+  const t = tokens.find((x) => x.kind === 'positional');
+  return t?.kind === 'positional' ? t.value : undefined;
+}
+
+function write(stream: NodeJS.WriteStream, text: string): void {
+  if (text) stream.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const name = firstPositional(argv);
+  const spec = name ? findCommand(name) : undefined;
+  let parsed: { values: OptionValues; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: toParse({ ...GLOBAL_OPTIONS, ...(spec?.options ?? {}) }), strict: true, allowPositionals: true }) as typeof parsed;
+  } catch (e) {
+    write(process.stderr, `pantheragent: ${(e as Error).message}\nRun 'pantheragent ${spec ? `${spec.name} ` : ''}--help'.`);
+    return ExitCode.usage;
+  }
+  const g = parsed.values;
+  if (g.version && !spec) {
+    write(process.stdout, g.json ? JSON.stringify({ version: VERSION }) : `pantheragent ${VERSION}`);
+    return ExitCode.ok;
+  }
+  if (g.help || !name) {
+    write(process.stdout, spec ? commandHelp(spec) : mainHelp());
+    return name || g.help ? ExitCode.ok : ExitCode.usage;
+  }
+  if (!spec) {
+    write(process.stderr, `pantheragent: unknown command "${name}". Run 'pantheragent --help' for the list.`);
+    return ExitCode.usage;
+  }
+  const json = g.json === true;
+  const { createLogger } = await import('../util/log.js');
+  const log = createLogger(typeof g['log-level'] === 'string' ? g['log-level'] : undefined);
+  try {
+    const wait = g.wait === undefined ? 30 : Number(g.wait);
+    if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait takes a number of seconds, not "${String(g.wait)}"`);
+    const { configPath, loadConfig } = await import('../config/load.js');
+    const file = configPath(typeof g.config === 'string' ? g.config : undefined);
+    let config: ReturnType<typeof loadConfig> | undefined;
+    const ctx: CommandContext = {
+      args: parsed.positionals.slice(1),
+      opts: g,
+      json,
+      configPath: file,
+      log,
+      loadConfig: () => (config ??= loadConfig(file)),
+      openAgent: ({ mutating }) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { openAgent } = require('../agent.js') as typeof import('../agent.js');
+        return openAgent(ctx.loadConfig(), log, { mutating, waitSeconds: wait });
+      },
+      confirm,
+    };
+    const mod = await spec.load();
+    const result: CommandResult = await mod.run(ctx);
+    write(process.stdout, json ? JSON.stringify(result.json, null, 2) : result.human);
+    return result.exitCode ?? ExitCode.ok;
+  } catch (e) {
+    const err = e instanceof AgentError ? e : null;
+    const code = err ? err.exitCode : ExitCode.failed;
+    if (json) write(process.stdout, JSON.stringify({ error: { type: err?.name ?? 'Error', message: (e as Error).message, exitCode: code, ...(err?.details ?? {}) } }, null, 2));
+    if (!err) log.error({ err: e }, 'unexpected error');
+    write(process.stderr, `pantheragent ${spec.name}: ${(e as Error).message}`);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`pantheragent: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = ExitCode.failed;
+    },
+  );
+}

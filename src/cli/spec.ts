@@ -1,0 +1,87 @@
+// Command definitions: the single source for parsing, --help and shell completions.
+// Each command's code is loaded only when that command runs.
+import type { CommandModule } from './command.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  value?: string;
+  description: string;
+}
+
+export type ArgCompletion = 'sources' | 'snapshots' | 'roots' | 'files' | 'shells' | 'none';
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  args: ArgCompletion;
+  examples: string[];
+  load: () => Promise<CommandModule>;
+}
+
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', value: 'FILE', description: 'config file (default $PANTHERAGENT_CONFIG or /etc/pantheragent/config.json)' },
+  json: { type: 'boolean', description: 'print one JSON document on stdout' },
+  'log-level': { type: 'string', value: 'LEVEL', description: 'trace, debug, info, warn, error, fatal or silent' },
+  wait: { type: 'string', value: 'SECONDS', description: 'how long to wait for the lock (default 30)' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+  version: { type: 'boolean', short: 'V', description: 'print the version' },
+};
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'status',
+    summary: 'one screen: newest snapshot per source and its age, disk space',
+    usage: 'status',
+    options: {},
+    args: 'none',
+    examples: ['pantheragent status', 'pantheragent status --json | jq .sources'],
+    load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'snapshot',
+    summary: 'read-only snapshot of each configured source (or those named)',
+    usage: 'snapshot [SOURCE...] [--tag T] [--pin]',
+    options: {
+      tag: { type: 'string', value: 'T', description: 'label the snapshots (shown by list)' },
+      pin: { type: 'boolean', description: 'exempt the new snapshots from retention' },
+    },
+    args: 'sources',
+    examples: ['pantheragent snapshot', 'pantheragent snapshot @persist --tag pre-upgrade --pin'],
+    load: () => import('./commands/snapshot.js'),
+  },
+  {
+    name: 'list',
+    summary: 'snapshots (or archived roots) with time and what is known of each',
+    usage: 'list [SOURCE] [--roots]',
+    options: { roots: { type: 'boolean', description: 'list archived roots instead of snapshots' } },
+    args: 'sources',
+    examples: ['pantheragent list @persist', 'pantheragent list --roots --json'],
+    load: () => import('./commands/list.js'),
+  },
+  {
+    name: 'check-config',
+    summary: 'validate a config file; used at build time by the Nix module',
+    usage: 'check-config [FILE]',
+    options: {},
+    args: 'files',
+    examples: ['pantheragent check-config /etc/pantheragent/config.json'],
+    load: () => import('./commands/check-config.js'),
+  },
+  {
+    name: 'completions',
+    summary: 'print shell completions (fish, bash or zsh)',
+    usage: 'completions fish|bash|zsh',
+    options: {},
+    args: 'shells',
+    examples: ['pantheragent completions fish > ~/.config/fish/completions/pantheragent.fish'],
+    load: () => import('./commands/completions.js'),
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

@@ -1,0 +1,128 @@
+// What is in the snapshot and archive directories, read from the filesystem, and
+// the reconciliation that makes the SQLite index equal to it.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { listSubvolumes, type ListedSubvolume } from '../btrfs/btrfs.js';
+import { basenameOf, parseName } from '../btrfs/names.js';
+import { recordEvent, type Db } from '../store/db.js';
+import { readMeta } from './meta.js';
+
+export interface Entry {
+  kind: 'snapshot' | 'root';
+  dir: string;
+  name: string;
+  /** Path from the top level, e.g. "@snapshots/@persist.20261125T220000+0000". */
+  rel: string;
+  path: string;
+  /** The configured source it belongs to ("@persist", or root.subvolume); null if none is configured for its base name. */
+  source: string | null;
+  instant: number;
+  seq: number;
+  uuid: string;
+  btrfsId: number;
+  readonly: boolean;
+  pinned: boolean;
+  tag: string | null;
+}
+
+export interface ForeignEntry {
+  dir: string;
+  name: string;
+  rel: string;
+  subvolume: boolean;
+  why: string;
+}
+
+export interface Inventory {
+  top: string;
+  subvolumes: ListedSubvolume[];
+  snapshots: Entry[];
+  roots: Entry[];
+  foreign: ForeignEntry[];
+}
+
+function readDirNames(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export function scan(config: Config, top: string): Inventory {
+  const subvolumes = listSubvolumes(top);
+  const byPath = new Map(subvolumes.map((s) => [s.path, s]));
+  const meta = readMeta(top);
+  const pins = new Set(meta.pins);
+  const inv: Inventory = { top, subvolumes, snapshots: [], roots: [], foreign: [] };
+
+  const sourceOfBase = new Map(Object.keys(config.snapshots.sources).map((s) => [basenameOf(s), s]));
+  const rootBase = basenameOf(config.root.subvolume);
+  const dirs: { dir: string; kind: Entry['kind']; sourceOf: (base: string) => string | null }[] = [
+    { dir: config.snapshots.dir, kind: 'snapshot', sourceOf: (b) => sourceOfBase.get(b) ?? null },
+    { dir: config.root.archiveDir, kind: 'root', sourceOf: (b) => (b === rootBase ? config.root.subvolume : null) },
+  ];
+  for (const { dir, kind, sourceOf } of dirs) {
+    for (const name of readDirNames(join(top, dir)).sort()) {
+      const rel = `${dir}/${name}`;
+      const sv = byPath.get(rel);
+      const parsed = parseName(name);
+      if (!sv || !parsed) {
+        inv.foreign.push({ dir, name, rel, subvolume: !!sv, why: !sv ? 'not a subvolume' : 'name is not <base>.<YYYYMMDD>T<HHMMSS><+hhmm>[_N]' });
+        continue;
+      }
+      const entry: Entry = {
+        kind,
+        dir,
+        name,
+        rel,
+        path: join(top, rel),
+        source: sourceOf(parsed.base),
+        instant: parsed.instant,
+        seq: parsed.seq,
+        uuid: sv.uuid,
+        btrfsId: sv.id,
+        readonly: sv.readonly,
+        pinned: pins.has(rel),
+        tag: meta.tags[rel] ?? null,
+      };
+      (kind === 'snapshot' ? inv.snapshots : inv.roots).push(entry);
+    }
+  }
+  const order = (a: Entry, b: Entry) => a.instant - b.instant || a.seq - b.seq || a.name.localeCompare(b.name);
+  inv.snapshots.sort(order);
+  inv.roots.sort(order);
+  return inv;
+}
+
+/** Make the index equal to the inventory; record what appeared and vanished. */
+export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  db.transaction(() => {
+    const known = new Map(
+      (db.prepare('SELECT uuid, dir, name FROM subvolumes').all() as { uuid: string; dir: string; name: string }[]).map((r) => [r.uuid, r]),
+    );
+    const upsert = db.prepare(`INSERT INTO subvolumes (uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag, first_seen, last_seen)
+      VALUES (@uuid, @kind, @dir, @name, @source, @btrfsId, @readonly, @instant, @seq, @pinned, @tag, @now, @now)
+      ON CONFLICT (uuid) DO UPDATE SET kind = excluded.kind, dir = excluded.dir, name = excluded.name, source = excluded.source,
+        btrfs_id = excluded.btrfs_id, readonly = excluded.readonly, instant = excluded.instant, seq = excluded.seq,
+        pinned = excluded.pinned, tag = excluded.tag, last_seen = excluded.last_seen`);
+    for (const e of [...inv.snapshots, ...inv.roots]) {
+      if (!known.delete(e.uuid)) {
+        added++;
+        recordEvent(db, 'appeared', e.rel, { kind: e.kind, source: e.source }, now);
+      }
+      upsert.run({ ...e, readonly: e.readonly ? 1 : 0, pinned: e.pinned ? 1 : 0, now });
+    }
+    const del = db.prepare('DELETE FROM subvolumes WHERE uuid = ?');
+    for (const [uuid, row] of known) {
+      del.run(uuid);
+      removed++;
+      recordEvent(db, 'vanished', `${row.dir}/${row.name}`, {}, now);
+    }
+  })();
+  return { added, removed };
+}
