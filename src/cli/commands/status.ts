@@ -24,10 +24,10 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   };
   const rows = sources.map((s) => [
     s.source,
-    `${s.count} snapshots`,
+    `${s.count} snapshot${s.count === 1 ? '' : 's'}`,
     s.newest ? `newest ${formatAge(s.newest.ageSeconds * 1000)} ago` : red('no snapshot yet'),
   ]);
-  rows.push(['root', `${inv.roots.length} archived roots`, inv.roots[0] ? `oldest ${formatAge(now - inv.roots[0].instant)}` : '']);
+  rows.push(['root', `${inv.roots.length} archived root${inv.roots.length === 1 ? '' : 's'}`, inv.roots[0] ? `oldest ${formatAge(now - inv.roots[0].instant)}` : '']);
   rows.push([
     'disk',
     `${(100 - usage.freePercent).toFixed(0)}% used`,
