@@ -16,6 +16,8 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   define: { __PANTHERAGENT_VERSION__: JSON.stringify(pkg.version) },
   legalComments: 'none',
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
 });
 chmodSync(out, 0o755);
