@@ -3,7 +3,6 @@
 // configured snapshot or archive directory, (c) has a name in the long-iso format,
 // (d) is not the live, mounted or default subvolume. Anything else is refused.
 import { basename, dirname, join } from 'node:path';
-import { RefusedError } from '../errors.js';
 import { isSubvolumeRoot } from '../util/fsutil.js';
 import { defaultSubvolumeId } from './btrfs.js';
 import { run } from './exec.js';
@@ -43,26 +42,35 @@ export interface DeleteOutcome {
 
 /**
  * Deletes the given subvolumes (paths relative to top), several per btrfs call.
- * Every path is checked first; if any is refused, nothing is deleted.
+ * Each path is checked first; a refused path is reported as failed and never
+ * reaches btrfs, and one failure does not stop the others.
  */
 export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?: number; onProgress?: (done: number) => void } = {}): DeleteOutcome {
   const mounts = readMounts();
   const source = mountSourceOf(mounts, guard.top);
   const mountedIds = source ? mountedSubvolIds(mounts, source) : new Set<number>();
   const defaultId = defaultSubvolumeId(guard.top);
-  const refusals = rels.map((r) => refusalReason(r, guard, mountedIds, defaultId)).filter((x): x is string => x !== null);
-  if (refusals.length) throw new RefusedError(`refusing to delete: ${refusals.join('; ')}`, { refusals });
   const out: DeleteOutcome = { deleted: [], failed: [] };
+  const allowed: string[] = [];
+  for (const rel of rels) {
+    const why = refusalReason(rel, guard, mountedIds, defaultId);
+    if (why) out.failed.push({ path: rel, error: `refused: ${why}` });
+    else allowed.push(rel);
+  }
   const size = opts.batch ?? 32;
-  for (let i = 0; i < rels.length; i += size) {
-    const chunk = rels.slice(i, i + size);
+  for (let i = 0; i < allowed.length; i += size) {
+    const chunk = allowed.slice(i, i + size);
     const r = run('btrfs', ['subvolume', 'delete', '--commit-after', ...chunk.map((c) => join(guard.top, c))], { allowFail: true });
     if (r.code === 0) out.deleted.push(...chunk);
     else {
-      // One bad path fails the whole batch call: retry one by one to find it.
+      // One bad path fails the whole call: find it by going one by one.
       for (const c of chunk) {
+        if (!isSubvolumeRoot(join(guard.top, c))) {
+          out.deleted.push(c);
+          continue;
+        }
         const one = run('btrfs', ['subvolume', 'delete', '--commit-after', join(guard.top, c)], { allowFail: true });
-        if (one.code === 0 || !isSubvolumeRoot(join(guard.top, c))) out.deleted.push(c);
+        if (one.code === 0) out.deleted.push(c);
         else out.failed.push({ path: c, error: one.stderr.trim() || `exit ${one.code}` });
       }
     }
