@@ -80,6 +80,18 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['pantheragent completions fish > ~/.config/fish/completions/pantheragent.fish'],
     load: () => import('./commands/completions.js'),
   },
+  {
+    name: 'diff',
+    summary: 'undeclared state on the ephemeral root: what the next wipe will erase (or what the last one erased)',
+    usage: 'diff [--against blank|previous-boot|ARCHIVED_ROOT] [--all]',
+    options: {
+      against: { type: 'string', value: 'ROOT', description: 'blank (default: the live root), previous-boot, an age like 2d-ago, or an archived root name' },
+      all: { type: 'boolean', description: 'list every entry instead of grouping by directory' },
+    },
+    args: 'none',
+    examples: ['pantheragent diff', 'pantheragent diff --against previous-boot', 'pantheragent diff --json | jq .totals'],
+    load: () => import('./commands/diff.js'),
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
