@@ -1,5 +1,8 @@
 // Typed wrapper over btrfs-progs. Deletion is deliberately absent here: it lives in
 // ./guarded-delete.ts, behind the "never delete what is not ours" checks.
+import { renameSync } from 'node:fs';
+import { RefusedError } from '../errors.js';
+import { exists } from '../util/fsutil.js';
 import { run } from './exec.js';
 import {
   parseFilesystemUsage,
@@ -62,4 +65,15 @@ export function defaultSubvolumeId(path: string): number {
 /** Wait until deleted subvolumes are cleaned up (btrfs subvolume sync). */
 export function syncSubvolumes(top: string): void {
   btrfs('subvolume', 'sync', top);
+}
+
+/**
+ * Move a subvolume to a new path on the same filesystem (rename(2): atomic, nested
+ * subvolumes move with it). Refuses an existing target, because rename(2) would
+ * silently replace an empty directory; callers hold the agent lock, so nothing
+ * else creates names in between.
+ */
+export function renameSubvolume(from: string, to: string): void {
+  if (exists(to)) throw new RefusedError(`refusing to rename ${from} onto ${to}: it exists`);
+  renameSync(from, to);
 }
