@@ -189,3 +189,8 @@ export const WIPE_ERRORS = {
   consume: () => `could not consume the rollback marker ${WIPE_FILES.marker}`,
   interrupted: () => 'interrupted before the old root was renamed: nothing was changed',
 } as const;
+
+/** The layout a configuration declares (the wipe needs nothing else from it). */
+export function layoutOf(config: { btrfs: { device: string }; root: { subvolume: string; blank: string; archiveDir: string } }): WipeLayout {
+  return { device: config.btrfs.device, root: config.root.subvolume, blank: config.root.blank, archiveDir: config.root.archiveDir };
+}

@@ -1,0 +1,61 @@
+// What `wipe` and `render-initrd` print: the plan, the decisions on this disk, the
+// result. One place, so --json keeps one shape (documented in docs/wipe.md).
+import { formatStamp } from '../btrfs/names.js';
+import type { WipeDecisions, WipeResult } from '../wipe/execute.js';
+import { describeFailure, describeStep, type WipePlan } from '../wipe/plan.js';
+import { formatMarker } from '../wipe/record.js';
+import { bold, dim, green, isoTime, red, table } from './output.js';
+
+export function planJson(plan: WipePlan, top: string | null) {
+  return {
+    device: plan.layout.device,
+    top,
+    root: plan.layout.root,
+    blank: plan.layout.blank,
+    archiveDir: plan.layout.archiveDir,
+    stamp: plan.instant === null ? null : formatStamp(plan.instant),
+    time: plan.instant === null ? null : isoTime(plan.instant),
+    files: plan.files,
+    steps: plan.steps.map((s) => ({ kind: s.kind, description: describeStep(s, plan) })),
+    onFailure: describeFailure(plan),
+  };
+}
+
+export function decisionsJson(d: WipeDecisions) {
+  return { source: d.source, from: d.from, marker: formatMarker(d.marker), blank: d.blank, root: d.root, archived: d.archived, problem: d.problem };
+}
+
+export function resultJson(r: WipeResult) {
+  return { outcome: r.outcome, archived: r.archived, renamedBack: r.renamedBack, error: r.error, record: r.line };
+}
+
+export function planHuman(plan: WipePlan, top: string): string {
+  return [
+    bold(`wipe plan for ${plan.layout.root} on ${plan.layout.device}`) + dim(` (top level at ${top}; the agent uses its own mount)`),
+    ...plan.steps.map((s, i) => `  ${i + 1}. ${describeStep(s, plan)}`),
+    `  ${describeFailure(plan)}`,
+  ].join('\n');
+}
+
+export function decisionsHuman(plan: WipePlan, d: WipeDecisions, refusal: string | null): string {
+  const l = plan.layout;
+  const marker =
+    d.marker.state === 'none' ? 'none' : d.marker.state === 'used' ? `rollback to ${d.from} (consumed on success)` : `ignored (${d.marker.reason}), consumed`;
+  const blank = { unused: 'not needed', exists: 'present, read-only', create: 'missing: will be created empty and read-only', 'make-read-only': 'writable: will be made read-only', 'not-a-subvolume': red('not a subvolume') }[d.blank];
+  const root = d.root === 'missing' ? 'missing: nothing to archive (first boot)' : d.root === 'not-a-subvolume' ? red('not a subvolume: will not be touched') : `-> ${d.archived}`;
+  const rows = [
+    ['source', `${d.from} (${d.source})`],
+    ['marker', marker],
+    [l.blank, blank],
+    [l.root, root],
+  ];
+  const notes = [...(d.problem ? [red(`will fail: ${d.problem}`)] : []), ...(refusal ? [red(`refused: ${refusal}`)] : [])];
+  return [bold('on this disk:'), table(null, rows.map((r) => ['  ' + r[0]!, r[1]!])), ...notes].join('\n');
+}
+
+export function resultHuman(plan: WipePlan, d: WipeDecisions, r: WipeResult): string {
+  if (r.outcome === 'ok') {
+    return green(`root wiped: `) + (r.archived ? `${plan.layout.root} archived as ${r.archived}; ` : 'no old root to archive; ') + `new ${plan.layout.root} from ${d.from}`;
+  }
+  return red(`wipe FAILED: ${r.error}`) + '\n' + (r.renamedBack ? `${plan.layout.root} was renamed back: the root is as it was before.` : `${plan.layout.root} is ${r.archived ? `missing; the old root is at ${r.archived}` : 'unchanged'}.`);
+}
