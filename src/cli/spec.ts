@@ -92,6 +92,27 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['pantheragent diff', 'pantheragent diff --against previous-boot', 'pantheragent diff --json | jq .totals'],
     load: () => import('./commands/diff.js'),
   },
+  {
+    name: 'wipe',
+    summary: 'the boot-time root wipe, run by the agent on an unmounted root (recovery, tests)',
+    usage: 'wipe [--dry-run] [--yes]',
+    options: {
+      'dry-run': { type: 'boolean', description: 'show the plan and what it would do on this disk; change nothing' },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (required without a terminal)' },
+    },
+    args: 'none',
+    examples: ['pantheragent wipe --dry-run', 'pantheragent wipe --yes --json'],
+    load: () => import('./commands/wipe.js'),
+  },
+  {
+    name: 'render-initrd',
+    summary: 'print the POSIX sh root-wipe script for the initrd, rendered from the same plan as wipe',
+    usage: 'render-initrd',
+    options: {},
+    args: 'none',
+    examples: ['pantheragent render-initrd > wipe.sh', 'pantheragent render-initrd --json | jq -r .script'],
+    load: () => import('./commands/render-initrd.js'),
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
