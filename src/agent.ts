@@ -4,10 +4,13 @@
 import type { Config } from './config/schema.js';
 import { ensureTopLevel } from './btrfs/mounts.js';
 import { openDb, type Db } from './store/db.js';
-import { Journal, type JournalEntry } from './store/journal.js';
+import { Journal } from './store/journal.js';
+import { recoveryFor } from './recoveries.js';
 import { acquireLock, type Lock } from './store/lock.js';
 import { reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import type { Logger } from './util/log.js';
+import { adoptAfterBoot } from './wipe/adopt.js';
+import { readLastWipe, type LastWipe } from './wipe/files.js';
 
 export interface Agent {
   config: Config;
@@ -19,14 +22,10 @@ export interface Agent {
   /** Re-scan the filesystem and reconcile the index (after changing it). */
   refresh(): Inventory;
   inventory: Inventory;
+  /** The last root wipe's result record (initrd or `wipe`), read from the top level. */
+  lastWipe(): LastWipe;
 }
 
-/** Completes or undoes an unfinished journal entry. Registered per operation. */
-export type Recovery = (entry: JournalEntry, agent: Agent) => void;
-const recoveries = new Map<string, Recovery>();
-export function registerRecovery(op: string, fn: Recovery): void {
-  recoveries.set(op, fn);
-}
 
 export function openAgent(config: Config, log: Logger, opts: { mutating: boolean; waitSeconds: number }): Agent {
   const lock = opts.mutating
@@ -43,6 +42,7 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     journal,
     lock,
     inventory: undefined as unknown as Inventory,
+    lastWipe: () => readLastWipe(top),
     refresh() {
       const inv = scan(config, top);
       const r = reconcileIndex(db, inv);
@@ -54,7 +54,7 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
   // Recovery changes the filesystem, so it only runs under the lock.
   if (lock) {
     for (const entry of journal.open()) {
-      const fn = recoveries.get(entry.op);
+      const fn = recoveryFor(entry.op);
       if (!fn) {
         log.error({ entry: entry.id, op: entry.op }, 'unfinished journal entry of an unknown operation: left open');
         continue;
@@ -65,5 +65,7 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     }
   }
   agent.refresh();
+  // After boot, the first mutating run takes over what the initrd wipe did.
+  if (lock && adoptAfterBoot(agent)) agent.refresh();
   return agent;
 }

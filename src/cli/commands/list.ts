@@ -1,9 +1,11 @@
 import { UsageError } from '../../errors.js';
+import { decisionsByPath, type PlannedDecision } from '../../retention/prune-plan.js';
+import { currentPlan } from '../../retention/prune.js';
 import type { Entry, ForeignEntry } from '../../snapshots/inventory.js';
-import { dim, formatAge, isoTime, table } from '../output.js';
+import { dim, formatAge, green, isoTime, red, table } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
-export function entryJson(e: Entry, now: number) {
+export function entryJson(e: Entry, now: number, d: PlannedDecision | undefined) {
   return {
     name: e.name,
     path: e.rel,
@@ -15,6 +17,7 @@ export function entryJson(e: Entry, now: number) {
     tag: e.tag,
     uuid: e.uuid,
     subvolumeId: e.btrfsId,
+    retention: d ? { action: d.action, rules: d.rules, reason: d.reason } : null,
   };
 }
 
@@ -30,21 +33,24 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const dir = roots ? agent.config.root.archiveDir : agent.config.snapshots.dir;
   const foreign: ForeignEntry[] = filter ? [] : inv.foreign.filter((f) => f.dir === dir);
   const now = Date.now();
+  const fate = decisionsByPath(currentPlan(agent, now));
+  const fateText = (d: PlannedDecision | undefined) => (!d ? '' : d.action === 'keep' ? green('keep') + ' ' + dim(d.reason) : red('delete') + ' ' + dim(d.reason));
   const rows = entries.map((e) => [
     e.source ?? dim('(unconfigured)'),
     e.name,
     isoTime(e.instant),
     formatAge(now - e.instant),
-    [e.pinned ? 'pinned' : '', e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : ''].filter(Boolean).join(' '),
+    fateText(fate.get(e.rel)),
+    [e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : ''].filter(Boolean).join(' '),
   ]);
   const human = [
-    entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
+    entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'RETENTION', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
     ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(f.why)}`)] : []),
   ].join('\n');
   return {
     json: {
       kind: roots ? 'roots' : 'snapshots',
-      entries: entries.map((e) => entryJson(e, now)),
+      entries: entries.map((e) => entryJson(e, now, fate.get(e.rel))),
       foreign: foreign.map((f) => ({ name: f.name, path: f.rel, subvolume: f.subvolume, why: f.why })),
     },
     human,

@@ -1,33 +1,42 @@
 import { filesystemUsage } from '../../btrfs/btrfs.js';
+import { currentPlan } from '../../retention/prune.js';
 import { VERSION } from '../help.js';
 import { bold, formatAge, formatBytes, isoTime, red, table } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
+import { lastWipeHuman, lastWipeJson } from '../wipe-view.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
   const { config, inventory: inv } = agent;
   const now = Date.now();
   const usage = filesystemUsage(agent.top);
+  const condemned = new Set(currentPlan(agent, now).condemned);
   const sources = Object.keys(config.snapshots.sources).map((source) => {
     const own = inv.snapshots.filter((s) => s.source === source);
     const newest = own[own.length - 1];
-    return { source, count: own.length, newest: newest ? { name: newest.name, time: isoTime(newest.instant), ageSeconds: Math.round((now - newest.instant) / 1000) } : null };
+    return { source, count: own.length, pruneWouldDelete: own.filter((s) => condemned.has(s.rel)).length, newest: newest ? { name: newest.name, time: isoTime(newest.instant), ageSeconds: Math.round((now - newest.instant) / 1000) } : null };
   });
   const lowSpace = usage.freePercent < config.snapshots.minFreePercent;
   const json = {
     version: VERSION,
     host: config.host,
     sources,
-    roots: { archived: inv.roots.length, oldest: inv.roots[0] ? isoTime(inv.roots[0].instant) : null },
+    roots: { archived: inv.roots.length, oldest: inv.roots[0] ? isoTime(inv.roots[0].instant) : null, pruneWouldDelete: inv.roots.filter((r) => condemned.has(r.rel)).length },
+    wipe: lastWipeJson(agent.lastWipe()),
     foreign: inv.foreign.length,
     disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
   };
   const rows = sources.map((s) => [
     s.source,
     `${s.count} snapshot${s.count === 1 ? '' : 's'}`,
-    s.newest ? `newest ${formatAge(s.newest.ageSeconds * 1000)} ago` : red('no snapshot yet'),
+    (s.newest ? `newest ${formatAge(s.newest.ageSeconds * 1000)} ago` : red('no snapshot yet')) +
+      (s.pruneWouldDelete ? `, next prune deletes ${s.pruneWouldDelete}` : ''),
   ]);
-  rows.push(['root', `${inv.roots.length} archived root${inv.roots.length === 1 ? '' : 's'}`, inv.roots[0] ? `oldest ${formatAge(now - inv.roots[0].instant)}` : '']);
+  rows.push([
+    'root',
+    `${inv.roots.length} archived root${inv.roots.length === 1 ? '' : 's'}`,
+    lastWipeHuman(json.wipe, now) + (inv.roots[0] ? `, oldest ${formatAge(now - inv.roots[0].instant)}` : '') + (json.roots.pruneWouldDelete ? `, next prune deletes ${json.roots.pruneWouldDelete}` : ''),
+  ]);
   rows.push([
     'disk',
     `${(100 - usage.freePercent).toFixed(0)}% used`,

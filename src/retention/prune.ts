@@ -1,0 +1,60 @@
+// Executes a prune plan: journaled first, then batched deletes through the guarded
+// delete, with a failpoint after each batch. A killed prune is finished by the next
+// run (the recovery below) without deleting anything retention no longer condemns.
+import type { Agent } from '../agent.js';
+import { guardedDelete, type DeleteOutcome } from '../btrfs/guarded-delete.js';
+import { recordEvent } from '../store/db.js';
+import type { JournalEntry } from '../store/journal.js';
+import { failpoint } from '../util/failpoint.js';
+import { planPrune, type PrunePlan } from './prune-plan.js';
+
+export const PRUNE_OP = 'prune';
+interface JournaledPrune {
+  condemned: string[];
+}
+
+/** The configured snapshot and archive directories and the live subvolumes, for the delete guard. */
+function guardOf(agent: Agent) {
+  const c = agent.config;
+  return {
+    top: agent.top,
+    allowedDirs: [c.snapshots.dir, c.root.archiveDir],
+    live: [c.root.subvolume, c.root.blank, ...Object.keys(c.snapshots.sources)],
+    subvolumes: agent.inventory.subvolumes,
+  };
+}
+
+export function currentPlan(agent: Agent, now = Date.now()): PrunePlan {
+  return planPrune(agent.config, agent.inventory, now);
+}
+
+function deleteJournaled(agent: Agent, id: number, rels: string[], onProgress?: (done: number, total: number) => void): DeleteOutcome {
+  const outcome = guardedDelete(rels, guardOf(agent), {
+    onProgress: (done) => {
+      agent.journal.progress(id, { done });
+      onProgress?.(done, rels.length);
+      failpoint('prune.after-batch');
+    },
+  });
+  for (const rel of outcome.deleted) recordEvent(agent.db, 'deleted', rel, { by: 'retention' });
+  for (const f of outcome.failed) recordEvent(agent.db, 'delete-failed', f.path, { error: f.error });
+  agent.journal.finish(id, outcome.failed.length ? 'failed' : 'done');
+  agent.refresh();
+  return outcome;
+}
+
+export function executePrune(agent: Agent, plan: PrunePlan, onProgress?: (done: number, total: number) => void): DeleteOutcome {
+  if (plan.condemned.length === 0) return { deleted: [], failed: [] };
+  const id = agent.journal.begin<JournaledPrune>(PRUNE_OP, { condemned: plan.condemned });
+  failpoint('prune.after-journal');
+  return deleteJournaled(agent, id, plan.condemned, onProgress);
+}
+
+/** Finish an interrupted prune: delete what it condemned that retention still condemns now. */
+export function recoverPrune(entry: JournalEntry, agent: Agent): void {
+  const { condemned } = entry.plan as JournaledPrune;
+  const still = new Set(currentPlan(agent).condemned);
+  const rest = condemned.filter((rel) => still.has(rel));
+  agent.log.warn({ remaining: rest.length, journaled: condemned.length }, 'resuming an interrupted prune');
+  deleteJournaled(agent, entry.id, rest);
+}
