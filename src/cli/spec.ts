@@ -48,9 +48,10 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       tag: { type: 'string', value: 'T', description: 'label the snapshots (shown by list)' },
       pin: { type: 'boolean', description: 'exempt the new snapshots from retention' },
+      prune: { type: 'boolean', description: 'then apply retention, as prune does (the timer runs this)' },
     },
     args: 'sources',
-    examples: ['pantheragent snapshot', 'pantheragent snapshot @persist --tag pre-upgrade --pin'],
+    examples: ['pantheragent snapshot', 'pantheragent snapshot @persist --tag pre-upgrade --pin', 'pantheragent snapshot --prune'],
     load: () => import('./commands/snapshot.js'),
   },
   {
@@ -61,6 +62,36 @@ export const COMMANDS: CommandSpec[] = [
     args: 'sources',
     examples: ['pantheragent list @persist', 'pantheragent list --roots --json'],
     load: () => import('./commands/list.js'),
+  },
+  {
+    name: 'prune',
+    summary: 'apply retention to snapshots and archived roots, with the reason for every decision',
+    usage: 'prune [--dry-run] [--yes]',
+    options: {
+      'dry-run': { type: 'boolean', description: 'show every decision and delete nothing' },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation on a terminal' },
+    },
+    args: 'none',
+    examples: ['pantheragent prune --dry-run', 'pantheragent prune --yes --json'],
+    load: () => import('./commands/prune.js'),
+  },
+  {
+    name: 'pin',
+    summary: 'exempt a snapshot or archived root from retention',
+    usage: 'pin SNAPSHOT',
+    options: {},
+    args: 'snapshots',
+    examples: ['pantheragent pin @persist.20261125T220000+0000'],
+    load: () => import('./commands/pin.js'),
+  },
+  {
+    name: 'unpin',
+    summary: 'let retention apply to a pinned snapshot again',
+    usage: 'unpin SNAPSHOT',
+    options: {},
+    args: 'snapshots',
+    examples: ['pantheragent unpin @persist.20261125T220000+0000'],
+    load: () => import('./commands/unpin.js'),
   },
   {
     name: 'check-config',
