@@ -2,7 +2,7 @@
 // prune killed at any failpoint is finished by the next run with nothing else lost.
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatName } from '../src/btrfs/names.js';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
@@ -164,4 +164,17 @@ test('archived roots are pruned under root.retention', { skip }, () => {
   assert.ok(!left.includes(roots[39]!), 'a 40-day-old root goes');
   const listed = cli(['--json', 'list', '--roots'], { config: cfg }).json();
   assert.deepEqual(listed.entries.map((e: any) => e.name).sort(), left);
+});
+
+test('the archived root a pending root rollback names is never pruned', { skip }, () => {
+  const old = formatName('@root', Date.now() - 90 * 24 * HOUR);
+  fx.btrfs('subvolume', 'snapshot', '-r', join(fx.top, '@root-blank'), join(fx.top, '@old_roots', old));
+  fx.btrfs('subvolume', 'snapshot', '-r', join(fx.top, '@root-blank'), join(fx.top, '@old_roots', formatName('@root', Date.now() - HOUR)));
+  mkdirSync(join(fx.top, '.pantheragent'), { recursive: true });
+  writeFileSync(join(fx.top, '.pantheragent/rollback-root'), `${old}\n`);
+  const doc = cli(['--json', 'prune'], { config: cfg }).json();
+  const d = doc.groups.find((g: any) => g.kind === 'roots').decisions.find((x: any) => x.name === old);
+  assert.equal(d.action, 'keep');
+  assert.match(d.reason, /pending root rollback/);
+  assert.ok(ls('@old_roots').includes(old));
 });

@@ -6,7 +6,9 @@ import { guardedDelete, type DeleteOutcome } from '../btrfs/guarded-delete.js';
 import { recordEvent } from '../store/db.js';
 import type { JournalEntry } from '../store/journal.js';
 import { failpoint } from '../util/failpoint.js';
-import { planPrune, type PrunePlan } from './prune-plan.js';
+import { checkMarkerName } from '../wipe/plan.js';
+import { readMarkerLine } from '../wipe/files.js';
+import { planPrune, type Protect, type PrunePlan } from './prune-plan.js';
 
 export const PRUNE_OP = 'prune';
 interface JournaledPrune {
@@ -24,8 +26,17 @@ function guardOf(agent: Agent) {
   };
 }
 
+/** The archived root a pending root rollback will boot from: retention must leave it alone. */
+function pendingRollback(agent: Agent): Protect {
+  const line = readMarkerLine(agent.top);
+  const check = line === null ? null : checkMarkerName(line.trim(), agent.config.root.archiveDir);
+  if (!check?.ok) return () => null;
+  const rel = `${agent.config.root.archiveDir}/${check.name}`;
+  return (e) => (e.rel === rel ? 'pending root rollback: the next boot starts from it' : null);
+}
+
 export function currentPlan(agent: Agent, now = Date.now()): PrunePlan {
-  return planPrune(agent.config, agent.inventory, now);
+  return planPrune(agent.config, agent.inventory, now, pendingRollback(agent));
 }
 
 function deleteJournaled(agent: Agent, id: number, rels: string[], onProgress?: (done: number, total: number) => void): DeleteOutcome {
