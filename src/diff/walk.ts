@@ -1,0 +1,255 @@
+// The filesystem walk behind `diff`: every leaf on a root that ./classify.ts calls
+// state, read with as few system calls as the answer allows.
+//
+// - readdir with file types (Btrfs always fills d_type), so declared, ignored and
+//   generated entries cost no stat at all, and their subtrees are never opened;
+// - lstat only for what is reported (its size and mtime) and for the rare entries
+//   whose verdict depends on it (an empty file at a mount point);
+// - no stat per directory: nested subvolumes and mounts below the root are known
+//   beforehand (from `btrfs subvolume list` and our own mount table) and passed in,
+//   which is exactly what an inode-256 or st_dev check per directory would find,
+//   without the ~10k extra system calls per 100k entries (docs/diff.md has numbers).
+import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import { dirVerdict, isGeneratedLinkTarget, leafVerdict, linksIntoGenerated, type EntryKind, type LeafFacts, type RuleNode, type Rules } from './classify.js';
+
+export interface FoundEntry {
+  /** Absolute path on the root, e.g. "/etc/NetworkManager/system-connections/home.nmconnection". */
+  path: string;
+  kind: EntryKind;
+  /** st_size in bytes (a symlink: the length of its target); null for a nested subvolume, which is not measured. */
+  size: number | null;
+  mtimeMs: number;
+  /** The directory to report it under: the highest ancestor holding nothing but state, else its parent. */
+  group: string;
+  /** True when `group` holds nothing but state, so it could be persisted as a whole. */
+  wholeGroup: boolean;
+}
+
+export interface Skipped {
+  path: string;
+  why: string;
+}
+
+export interface WalkOptions {
+  /** Filesystem path of the root to walk (e.g. <top>/@root). */
+  root: string;
+  rules: Rules;
+  /** Paths on the root that are nested subvolumes: reported as one entry, never entered. */
+  subvolumes: ReadonlySet<string>;
+  /** Paths on the root where something is mounted in our namespace: not the root's content, skipped. */
+  mounts: ReadonlySet<string>;
+}
+
+export interface WalkResult {
+  entries: FoundEntry[];
+  skipped: Skipped[];
+  /** Directories read, for the benchmark and logs. */
+  dirsRead: number;
+}
+
+interface DirRec {
+  path: string;
+  fsPath: string;
+  node: RuleNode | undefined;
+  parent: DirRec | null;
+  /** Stays true while everything found below is state. */
+  pure: boolean;
+}
+
+interface Pending {
+  path: string;
+  kind: EntryKind;
+  size: number | null;
+  mtimeMs: number;
+  /** Where the group search starts: the parent directory, or for an empty directory or a subvolume the entry itself (it is all state). */
+  home: DirRec;
+}
+
+const childPath = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+function markImpure(d: DirRec | null): void {
+  // Each directory flips at most once, so the whole walk spends O(directories) here.
+  while (d && d.pure) {
+    d.pure = false;
+    d = d.parent;
+  }
+}
+
+function kindOf(d: Dirent | Stats): EntryKind | null {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO()) return 'fifo';
+  if (d.isSocket()) return 'socket';
+  if (d.isCharacterDevice()) return 'char-device';
+  if (d.isBlockDevice()) return 'block-device';
+  return null;
+}
+
+const gone = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/** lstat, or null when the entry vanished meanwhile (the live root keeps changing under us). */
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch (e) {
+    if (gone(e)) return null;
+    throw e;
+  }
+}
+
+/**
+ * Follow the symlink at `path` through the root's own symlinks, as the running system
+ * would see it (with `rootFs` as "/"), stopping as soon as the path enters a generated
+ * prefix (/nix/store is not on the root: it is a separate subvolume) or a component
+ * does not exist. NixOS's "direct-symlink" /etc entries need this: /etc/localtime ->
+ * /etc/zoneinfo/... where /etc/zoneinfo -> /etc/static/zoneinfo.
+ */
+export function resolveOnRoot(rootFs: string, path: string, target: string): string {
+  const parts = (s: string) => s.split('/').filter((x) => x !== '' && x !== '.');
+  let resolved: string[] = target.startsWith('/') ? [] : parts(path).slice(0, -1);
+  let queue = parts(target);
+  let hops = 0;
+  while (queue.length) {
+    const c = queue.shift()!;
+    if (c === '..') {
+      resolved.pop();
+      continue;
+    }
+    const candidate = [...resolved, c];
+    const abs = '/' + candidate.join('/');
+    if (isGeneratedLinkTarget(abs)) return '/' + [...candidate, ...queue].join('/');
+    let t: string | null = null;
+    try {
+      t = readlinkSync(rootFs + abs);
+    } catch {
+      t = null; // not a symlink, or absent: take the component as it is
+    }
+    if (t === null || ++hops > 40) {
+      resolved = candidate;
+      continue;
+    }
+    if (t.startsWith('/')) resolved = [];
+    queue = [...parts(t), ...queue];
+  }
+  return '/' + resolved.join('/');
+}
+
+export function walk(opts: WalkOptions): WalkResult {
+  const { root, rules, subvolumes, mounts } = opts;
+  const found: Pending[] = [];
+  const skipped: Skipped[] = [];
+  let dirsRead = 0;
+  const stack: DirRec[] = [{ path: '/', fsPath: root, node: rules.root, parent: null, pure: true }];
+
+  const report = (home: DirRec, path: string, fsPath: string, kind: EntryKind, st: Stats | null) => {
+    const s = st ?? lstatOrNull(fsPath);
+    if (!s) return;
+    found.push({ path, kind, size: kind === 'subvolume' ? null : kind === 'dir' ? 0 : s.size, mtimeMs: s.mtimeMs, home });
+  };
+
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let list: Dirent[];
+    try {
+      list = readdirSync(dir.fsPath, { withFileTypes: true });
+    } catch (e) {
+      if (gone(e)) continue;
+      skipped.push({ path: dir.path, why: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      markImpure(dir.parent);
+      continue;
+    }
+    dirsRead++;
+    if (list.length === 0) {
+      if (dir.parent) {
+        const v = leafVerdict(dir.node, dir.path, { kind: 'dir' });
+        if (v.state) report(dir, dir.path, dir.fsPath, 'dir', null);
+        else markImpure(dir.parent);
+      }
+      continue;
+    }
+    for (const d of list) {
+      const name = d.name;
+      const node = dir.node?.children.get(name);
+      if (node?.subtree) {
+        markImpure(dir);
+        continue;
+      }
+      const path = childPath(dir.path, name);
+      const fsPath = `${dir.fsPath}/${name}`;
+      let kind = kindOf(d);
+      let st: Stats | null = null;
+      if (kind === null) {
+        // DT_UNKNOWN: not from Btrfs, but cheap to be correct about.
+        st = lstatOrNull(fsPath);
+        if (!st) continue;
+        kind = kindOf(st);
+        if (kind === null) continue;
+      }
+      if (kind === 'dir') {
+        if (!dirVerdict(node).state) {
+          markImpure(dir);
+        } else if (subvolumes.has(path) && (st ??= lstatOrNull(fsPath))?.ino === 256) {
+          // Confirmed by its inode (256: a subvolume's root), so a stale listing cannot hide a directory.
+          report({ path, fsPath, node, parent: dir, pure: true }, path, fsPath, 'subvolume', st);
+        } else if (mounts.has(path)) {
+          skipped.push({ path, why: 'a mount point: what is mounted there is not on this root' });
+          markImpure(dir);
+        } else {
+          stack.push({ path, fsPath, node, parent: dir, pure: true });
+        }
+        continue;
+      }
+      const facts: LeafFacts = { kind };
+      if (kind === 'symlink') {
+        try {
+          facts.target = readlinkSync(fsPath);
+        } catch (e) {
+          if (gone(e)) continue;
+          throw e;
+        }
+        // Most links on a NixOS root point into the store: settled here, without a verdict object.
+        if (linksIntoGenerated(path, facts.target)) {
+          markImpure(dir);
+          continue;
+        }
+        facts.resolved = resolveOnRoot(root, path, facts.target);
+      } else if (kind === 'file' && node?.mountPoint) {
+        st ??= lstatOrNull(fsPath);
+        if (!st) continue;
+        facts.size = st.size;
+      }
+      const v = leafVerdict(node, path, facts);
+      if (v.state) report(dir, path, fsPath, kind, st);
+      else markImpure(dir);
+    }
+  }
+
+  return { entries: finish(found), skipped: skipped.sort((a, b) => cmp(a.path, b.path)), dirsRead };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Groups are known only once the whole walk has marked impure directories. */
+function finish(found: Pending[]): FoundEntry[] {
+  const groupOf = new Map<DirRec, { group: string; whole: boolean }>();
+  const entries = found.map((p): FoundEntry => {
+    let g = groupOf.get(p.home);
+    if (!g) {
+      let top = p.home;
+      if (top.pure && top.parent) {
+        // The highest pure ancestor below "/" (the root itself is never offered whole).
+        while (top.parent?.pure && top.parent.parent) top = top.parent;
+        g = { group: top.path, whole: true };
+      } else {
+        g = { group: p.home.path, whole: false };
+      }
+      groupOf.set(p.home, g);
+    }
+    return { path: p.path, kind: p.kind, size: p.size, mtimeMs: p.mtimeMs, group: g.group, wholeGroup: g.whole };
+  });
+  return entries.sort((a, b) => cmp(a.path, b.path));
+}
