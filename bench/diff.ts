@@ -4,7 +4,7 @@
 //
 // Exports makeTree(), which test/diff.test.ts uses to build the same kind of tree.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compileRules, ruleSpecFor } from '../src/diff/classify.js';
 import { walk } from '../src/diff/walk.js';
@@ -116,6 +116,15 @@ function main(): void {
       if (reported !== expected.length) throw new Error(`walk reported ${reported}, expected ${expected.length}`);
 
       const find = measure(RUNS, () => timeCommand('find', [root, '-xdev']));
+      // find with what the walk needs of each entry: its type and, for a symlink, the target (readlink).
+      const findLinks = measure(RUNS, () => timeCommand('find', [root, '-xdev', '-printf', '%y %l\n']));
+      // What an inode-256 / st_dev check on every directory would add (walk.ts avoids it).
+      const dirs = spawnSync('find', [root, '-xdev', '-type', 'd'], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout.split('\n').filter(Boolean);
+      const dirStat = measure(RUNS, () => {
+        const t = process.hrtime.bigint();
+        for (const d of dirs) lstatSync(d);
+        return Number(process.hrtime.bigint() - t) / 1e6;
+      });
       const cli = measure(RUNS, () => {
         const t = process.hrtime.bigint();
         const r = spawnSync(process.execPath, [CLI, '--config', cfg, 'diff', '--json'], { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -136,7 +145,9 @@ function main(): void {
         `${name}\n  (${count.toLocaleString('en-US')} entries, made in ${(madeMs / 1000).toFixed(1)} s; median of ${RUNS}, warm cache)`,
         [
           { name: 'find <root> -xdev', ms: find },
+          { name: "find <root> -xdev -printf '%y %l\\n' (+ readlink)", ms: findLinks },
           { name: 'diff walk + classify, in process', ms: walkMs },
+          { name: `(an lstat per directory would add, ${dirs.length.toLocaleString('en-US')} dirs)`, ms: dirStat },
           { name: 'pantheragent diff --json (whole CLI)', ms: cli },
           { name: 'pantheragent list --json (CLI start-up, agent open)', ms: startup },
           { name: `btrfs subvolume find-new (${findNewLines.toLocaleString('en-US')} paths)`, ms: median(findNewTimes) },

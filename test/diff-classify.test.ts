@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import {
   classify,
   compileRules,
-  dirVerdict,
   isUnder,
   lexicalTarget,
   linksIntoGenerated,
@@ -166,15 +165,6 @@ test('files at mount points: only an empty one is a mount point; non-empty ones 
 test('special files and subvolumes outside the rules are state', () => {
   for (const kind of ['fifo', 'socket', 'char-device', 'block-device', 'subvolume'] as const) state(`/srv/x-${kind}`, { kind });
   state('/dev/console', { kind: 'char-device' });
-});
-
-test('dirVerdict: prune exactly at subtree rules', () => {
-  const node = (p: string) => p.split('/').filter(Boolean).reduce<typeof rules.root | undefined>((n, part) => n?.children.get(part), rules.root);
-  assert.deepEqual(dirVerdict(node('/etc/nixos')), { state: false, reason: 'declared', rule: '/etc/nixos' });
-  assert.deepEqual(dirVerdict(node('/var/cache')), { state: false, reason: 'ignored', rule: '/var/cache' });
-  assert.deepEqual(dirVerdict(node('/etc')), { state: true });
-  assert.deepEqual(dirVerdict(node('/mnt/backup')), { state: true }, 'a non-empty mount point directory is walked: its content is hidden state');
-  assert.deepEqual(dirVerdict(undefined), { state: true });
 });
 
 test('ruleSpecFor: storage is declared and a mount point; "/" never becomes a rule', () => {

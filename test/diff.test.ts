@@ -43,6 +43,7 @@ const EXPECTED: [string, string][] = [
   ['/etc/machine-id.old', 'file'],
   ['/etc/nixos-old/configuration.nix', 'file'],
   ['/etc/ssh/ssh_host_ed25519_key', 'file'],
+  ['/home/alice/notes.txt', 'file'],
   ['/root/.bash_history', 'file'],
   ['/srv/www/app.fifo', 'fifo'],
   ['/srv/www/app.sock', 'socket'],
@@ -62,6 +63,7 @@ const EXPECTED_GROUPS: [string, boolean, number][] = [
   ['/etc/NetworkManager/system-connections', true, 2],
   ['/etc/nixos-old', true, 1],
   ['/etc/ssh', false, 1],
+  ['/home', true, 1],
   ['/root', false, 1],
   ['/srv', true, 6],
   ['/usr/local', true, 1],
@@ -134,6 +136,8 @@ function populate(root: string): void {
   const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(root, 'srv/www/app.sock'))}, () => process.exit(0))`]);
   assert.equal(r.status, 0, String(r.stderr));
   link('usr/local/bin/tool', '/home/user/bin/tool');
+  // Under a mount point, hidden on the running system by what is mounted there, erased all the same.
+  file('home/alice/notes.txt', 'n\n');
 }
 
 const sorted = <T>(xs: T[]) => [...xs].sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
@@ -174,7 +178,7 @@ test('live root: exactly the undeclared entries, with kind, size, mtime; exit 2'
   assert.deepEqual(doc.totals, {
     entries: EXPECTED.length,
     size,
-    byKind: { file: 10, fifo: 1, socket: 1, symlink: 2, 'char-device': 1, dir: 2, subvolume: 1 },
+    byKind: { file: 11, fifo: 1, socket: 1, symlink: 2, 'char-device': 1, dir: 2, subvolume: 1 },
   });
   assert.deepEqual(doc.skipped, []);
   assert.deepEqual(doc.warnings, []);
@@ -183,7 +187,7 @@ test('live root: exactly the undeclared entries, with kind, size, mtime; exit 2'
 test('human view: grouped by directory with counts and sizes, footer with the next steps; --all lists entries', { skip }, () => {
   const r = cli(['diff'], { config: cfg });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stdout, /^The next wipe will erase 18 undeclared entries \(.+\) in 10 directories, on the live root @root/);
+  assert.match(r.stdout, /^The next wipe will erase 19 undeclared entries \(.+\) in 11 directories, on the live root @root/);
   assert.match(r.stdout, /^\/etc\/NetworkManager\/system-connections +2 +\d+ B +\d+s ago +directory$/m);
   assert.match(r.stdout, /^\/srv +6 +/m);
   assert.match(r.stdout, /persistence\.directories/);
@@ -249,7 +253,7 @@ test('after a wipe: the fresh root is clean (exit 0); --against previous-boot an
     assert.match(doc.against.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   }
   const text = cli(['diff', '--against', 'previous-boot'], { config: cfg }).stdout;
-  assert.match(text, /^The wipe 1h ago erased 18 undeclared entries .* on the archived root @old_roots\/@root\./);
+  assert.match(text, /^The wipe 1h ago erased 19 undeclared entries .* on the archived root @old_roots\/@root\./);
   assert.match(text, /pantheragent restore PATH --from previous-boot/);
 });
 
@@ -280,6 +284,20 @@ test('age selectors pick the newest archived root at least that old; bad selecto
     assert.equal(e.code, 64, `${args.join(' ')}: ${e.stderr}`);
     assert.match(e.stderr, msg);
   }
+});
+
+test('warnings: a missing blank, and a blank that is not empty', { skip }, () => {
+  const base = JSON.parse(readFileSync(cfg, 'utf8'));
+  const other = join(fx.dir, 'config-blank.json');
+  writeFileSync(other, JSON.stringify({ ...base, root: { blank: '@no-such-blank' } }));
+  assert.deepEqual(cli(['--json', 'diff'], { config: other }).json().warnings, ['the blank @no-such-blank (root.blank) is missing: the next wipe will create it empty']);
+  const blank = join(fx.top, '@full-blank');
+  fx.btrfs('subvolume', 'create', blank);
+  writeFileSync(join(blank, 'inherited'), '');
+  writeFileSync(other, JSON.stringify({ ...base, root: { blank: '@full-blank' } }));
+  const r = cli(['diff'], { config: other });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^warning: @full-blank is not empty \(inherited\): what the new root gets from it is reported here too$/m);
 });
 
 test('100,000 entries of which 1,000 undeclared: exactly those 1,000', { skip }, () => {

@@ -235,8 +235,3 @@ export function classify(rules: Rules, path: string, facts: LeafFacts): Verdict 
   }
   return leafVerdict(node, normalizeAbs(path), facts);
 }
-
-/** The walk's question for a directory it is about to enter: prune it (not state) or descend. */
-export function dirVerdict(node: RuleNode | undefined): Verdict {
-  return node?.subtree ? { state: false, reason: node.subtree.reason, rule: node.subtree.rule } : STATE;
-}

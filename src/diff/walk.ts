@@ -7,10 +7,11 @@
 //   whose verdict depends on it (an empty file at a mount point);
 // - no stat per directory: nested subvolumes and mounts below the root are known
 //   beforehand (from `btrfs subvolume list` and our own mount table) and passed in,
-//   which is exactly what an inode-256 or st_dev check per directory would find,
-//   without the ~10k extra system calls per 100k entries (docs/diff.md has numbers).
+//   which is what an inode-256 or st_dev check on every directory would find; that
+//   check would add about a quarter to the walk (docs/diff.md has the numbers). A
+//   listed subvolume is still confirmed by its inode when the walk meets it.
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
-import { dirVerdict, isGeneratedLinkTarget, leafVerdict, linksIntoGenerated, type EntryKind, type LeafFacts, type RuleNode, type Rules } from './classify.js';
+import { isGeneratedLinkTarget, leafVerdict, linksIntoGenerated, type EntryKind, type LeafFacts, type RuleNode, type Rules } from './classify.js';
 
 export interface FoundEntry {
   /** Absolute path on the root, e.g. "/etc/NetworkManager/system-connections/home.nmconnection". */
@@ -190,9 +191,8 @@ export function walk(opts: WalkOptions): WalkResult {
         if (kind === null) continue;
       }
       if (kind === 'dir') {
-        if (!dirVerdict(node).state) {
-          markImpure(dir);
-        } else if (subvolumes.has(path) && (st ??= lstatOrNull(fsPath))?.ino === 256) {
+        // (A directory under a subtree rule was dropped above, unopened.)
+        if (subvolumes.has(path) && (st ??= lstatOrNull(fsPath))?.ino === 256) {
           // Confirmed by its inode (256: a subvolume's root), so a stale listing cannot hide a directory.
           report({ path, fsPath, node, parent: dir, pure: true }, path, fsPath, 'subvolume', st);
         } else if (mounts.has(path)) {
