@@ -3,8 +3,9 @@
 import { formatStamp } from '../btrfs/names.js';
 import type { WipeDecisions, WipeResult } from '../wipe/execute.js';
 import { describeFailure, describeStep, type WipePlan } from '../wipe/plan.js';
+import type { LastWipe } from '../wipe/files.js';
 import { formatMarker } from '../wipe/record.js';
-import { bold, dim, green, isoTime, red, table } from './output.js';
+import { bold, dim, formatAge, green, isoTime, red, table, yellow } from './output.js';
 
 export function planJson(plan: WipePlan, top: string | null) {
   return {
@@ -58,4 +59,28 @@ export function resultHuman(plan: WipePlan, d: WipeDecisions, r: WipeResult): st
     return green(`root wiped: `) + (r.archived ? `${plan.layout.root} archived as ${r.archived}; ` : 'no old root to archive; ') + `new ${plan.layout.root} from ${d.from}`;
   }
   return red(`wipe FAILED: ${r.error}`) + '\n' + (r.renamedBack ? `${plan.layout.root} was renamed back: the root is as it was before.` : `${plan.layout.root} is ${r.archived ? `missing; the old root is at ${r.archived}` : 'unchanged'}.`);
+}
+
+/** The last wipe as `status` shows it; `ok` is false when it failed or its record is unreadable. */
+export function lastWipeJson(last: LastWipe) {
+  if (last.state === 'none') return { status: 'never' as const, ok: true, time: null, archived: null, source: null, from: null, executor: null, error: null, record: null };
+  if (last.state === 'unreadable') return { status: 'unreadable' as const, ok: false, time: null, archived: null, source: null, from: null, executor: null, error: last.error, record: last.line };
+  const r = last.record;
+  return { status: r.outcome, ok: r.outcome !== 'failed', time: r.time, archived: r.archived, source: r.source, from: r.from, executor: r.executor, error: r.error, record: last.line };
+}
+
+export function lastWipeHuman(w: ReturnType<typeof lastWipeJson>, now: number): string {
+  const when = w.time ? `${formatAge(now - Date.parse(w.time))} ago (${w.time})` : '';
+  switch (w.status) {
+    case 'never':
+      return dim('no wipe recorded');
+    case 'unreadable':
+      return red(`last wipe record unreadable: ${w.error}`);
+    case 'skipped':
+      return yellow(`wipe skipped ${when} (pantheragent.wipe=0 on the kernel command line)`);
+    case 'failed':
+      return red(`LAST WIPE FAILED ${when}: ${w.error}; the root was not wiped (see docs/wipe.md)`);
+    case 'ok':
+      return `wiped ${when}` + (w.archived ? `, archived ${w.archived}` : ', nothing to archive') + (w.source === 'rollback' ? `, rolled back to ${w.from}` : '');
+  }
 }

@@ -9,7 +9,7 @@
 // Tools: sh (dash or bash), btrfs-progs, coreutils (stat, date, mv, mkdir, dirname,
 // chmod, sync), util-linux mount/umount. No deletion anywhere. Exit status is always 0.
 import { RECORD_KEYS, encodeValue } from './record.js';
-import { MARKER_NAME_CHARS, WIPE_ERRORS, type WipePlan, type WipeStep } from './plan.js';
+import { MARKER_NAME_CHARS, WIPE_ERRORS, type WipeLayout, type WipePlan, type WipeStep } from './plan.js';
 
 /** Mount point when PANTHERAGENT_WIPE_MOUNTPOINT is not set. */
 export const DEFAULT_MOUNTPOINT = '/run/pantheragent-wipe';
@@ -21,8 +21,20 @@ export function shq(s: string): string {
 
 const lines = (...ls: string[]) => ls.join('\n');
 
-/** `finish failed` with the record's error (encoded now) and the message for the log. */
-const fail = (message: string) => `finish failed ${shq(encodeValue(message))} ${shq(message)}`;
+/**
+ * The layout as references to the script's own variables: log messages are built
+ * from these inside double quotes, so configuration text is never spliced into code.
+ * (The static wording of WIPE_ERRORS has no ", \\, ` or $.)
+ */
+const SH_VARS: WipeLayout = { device: '$device', root: '$root', blank: '$blank', archiveDir: '$archive' };
+
+/** `finish failed` with the record's error (encoded now, from the real names) and the same message for the log. */
+const fail = (plan: WipePlan, message: (l: WipeLayout) => string) =>
+  `finish failed ${shq(encodeValue(message(plan.layout)))} "${message(SH_VARS)}"`;
+
+/** An assignment of a configuration value, with the shellcheck note that its $ or ` is literal on purpose. */
+const assign = (name: string, value: string) =>
+  (/[$`\\]/.test(value) ? '# shellcheck disable=SC2016,SC1003 # a literal configuration value\n' : '') + `${name}=${shq(value)}`;
 
 interface Fragment {
   /** Shell functions this step contributes (defined before the main sequence). */
@@ -116,14 +128,14 @@ function renderStep(step: WipeStep, plan: WipePlan): Fragment {
           '  if ! taken "$mp/$blank"; then',
           '    say "creating the empty read-only $blank"',
           '    if ! mkdir -p -- "$(dirname -- "$mp/$blank")" || ! btrfs subvolume create "$mp/$blank" >&2; then',
-          `      ${fail(WIPE_ERRORS.blankCreate(l))}`,
+          `      ${fail(plan, WIPE_ERRORS.blankCreate)}`,
           '    fi',
           '    # Its root directory becomes "/" of every fresh root.',
-          `    chmod 0755 "$mp/$blank" || ${fail(WIPE_ERRORS.blankCreate(l))}`,
+          `    chmod 0755 "$mp/$blank" || ${fail(plan, WIPE_ERRORS.blankCreate)}`,
           '  fi',
-          `  is_subvol "$mp/$blank" || ${fail(WIPE_ERRORS.blankNotSubvolume(l))}`,
+          `  is_subvol "$mp/$blank" || ${fail(plan, WIPE_ERRORS.blankNotSubvolume)}`,
           '  if [ "$(btrfs property get -ts "$mp/$blank" ro 2>/dev/null)" != ro=true ]; then',
-          `    btrfs property set -ts "$mp/$blank" ro true || ${fail(WIPE_ERRORS.blankReadonly(l))}`,
+          `    btrfs property set -ts "$mp/$blank" ro true || ${fail(plan, WIPE_ERRORS.blankReadonly)}`,
           '  fi',
           'fi',
         ),
@@ -132,8 +144,8 @@ function renderStep(step: WipeStep, plan: WipePlan): Fragment {
       return {
         main: lines(
           'if taken "$mp/$root"; then',
-          `  is_subvol "$mp/$root" || ${fail(WIPE_ERRORS.rootNotSubvolume(l))}`,
-          `  mkdir -p -- "$mp/$archive" || ${fail(WIPE_ERRORS.archiveDir(l))}`,
+          `  is_subvol "$mp/$root" || ${fail(plan, WIPE_ERRORS.rootNotSubvolume)}`,
+          `  mkdir -p -- "$mp/$archive" || ${fail(plan, WIPE_ERRORS.archiveDir)}`,
           '  # The first free name: never onto an existing one.',
           '  suffix=$stamp',
           '  n=0',
@@ -144,7 +156,7 @@ function renderStep(step: WipeStep, plan: WipePlan): Fragment {
           '  # A subvolume root moves by rename(2) within one Btrfs mount, nested subvolumes',
           '  # with it; the kernel never answers EXDEV for it, so mv never falls back to copying.',
           '  if ! mv -T -- "$mp/$root" "$mp/$archive/$base.$suffix"; then',
-          `    ${fail(WIPE_ERRORS.rename(l))}`,
+          `    ${fail(plan, WIPE_ERRORS.rename)}`,
           '  fi',
           '  renamed=yes',
           '  archived="$archive/$base.$suffix"',
@@ -156,9 +168,9 @@ function renderStep(step: WipeStep, plan: WipePlan): Fragment {
     case 'create-root':
       return {
         main: lines(
-          `if taken "$mp/$root"; then ${fail(WIPE_ERRORS.rootInTheWay(l))}; fi`,
+          `if taken "$mp/$root"; then ${fail(plan, WIPE_ERRORS.rootInTheWay)}; fi`,
           'if ! mkdir -p -- "$(dirname -- "$mp/$root")" || ! btrfs subvolume snapshot "$mp/$from" "$mp/$root" >&2; then',
-          `  ${fail(WIPE_ERRORS.snapshot(l))}`,
+          `  ${fail(plan, WIPE_ERRORS.snapshot)}`,
           'fi',
         ),
       };
@@ -166,7 +178,7 @@ function renderStep(step: WipeStep, plan: WipePlan): Fragment {
       return {
         main: lines(
           'if [ "$marker_state" != none ] && taken "$mp/$marker"; then',
-          `  mv -f -T -- "$mp/$marker" "$mp/$marker_used" || ${fail(WIPE_ERRORS.consume())}`,
+          `  mv -f -T -- "$mp/$marker" "$mp/$marker_used" || ${fail(plan, WIPE_ERRORS.consume)}`,
           'fi',
         ),
       };
@@ -221,7 +233,7 @@ function renderFinish(plan: WipePlan): string {
     '        archived=',
     '        archived_enc=-',
     '      else',
-    `        say ${shq(`could not rename the archived root back to ${l.root}: rename it by hand from a rescue shell`)}`,
+    '        say "could not rename $archived back to $root: rename it by hand from a rescue shell"',
     `        set -- "$1" "$2${alsoFailed}" "$3"`,
     '      fi',
     '    fi',
@@ -262,11 +274,11 @@ export function renderInitrdScript(plan: WipePlan, opts: RenderOptions): string 
       'umask 022',
       '',
       '# From the configuration.',
-      `device=${shq(l.device)}`,
-      `root=${shq(l.root)}`,
-      `blank=${shq(l.blank)}`,
-      `archive=${shq(l.archiveDir)}`,
-      `base=${shq(base)}`,
+      assign('device', l.device),
+      assign('root', l.root),
+      assign('blank', l.blank),
+      assign('archive', l.archiveDir),
+      assign('base', base),
       `agent_dir=${shq(f.dir)}`,
       `marker=${shq(f.marker)}`,
       `marker_used=${shq(f.markerUsed)}`,
