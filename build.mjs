@@ -16,7 +16,7 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   define: { __PANTHERAGENT_VERSION__: JSON.stringify(pkg.version) },
   legalComments: 'none',
-  minify: true,
+  minify: process.env.PANTHERAGENT_NO_MINIFY !== '1',
   keepNames: true,
   logLevel: 'warning',
 });
