@@ -81,7 +81,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'pin SNAPSHOT',
     options: {},
     args: 'snapshots',
-    examples: ['pantheragent pin @persist.20261125T220000+0000'],
+    examples: ['pantheragent pin @persist.20261125T220000+0000', 'pantheragent pin previous-boot'],
     load: () => import('./commands/pin.js'),
   },
   {

@@ -1,12 +1,18 @@
 import { UsageError } from '../../errors.js';
 import { readMeta, writeMeta } from '../../snapshots/meta.js';
 import type { Entry } from '../../snapshots/inventory.js';
+import { selectEntry } from '../../snapshots/select.js';
 import type { Agent } from '../../agent.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
-/** A snapshot or archived root by its name or its path from the top level. */
+/** A snapshot or archived root by its name, its path from the top level, or `previous-boot`. */
 export function findEntry(agent: Agent, ref: string): Entry {
   const all = [...agent.inventory.snapshots, ...agent.inventory.roots];
+  if (ref === 'previous-boot' && !all.some((e) => e.name === ref)) {
+    const sel = selectEntry(agent.inventory.roots, ref, Date.now());
+    if (!sel.ok) throw new UsageError(sel.error);
+    return sel.entry;
+  }
   const hit = all.filter((e) => e.name === ref || e.rel === ref);
   if (hit.length === 1) return hit[0]!;
   if (hit.length > 1) throw new UsageError(`"${ref}" names more than one subvolume (${hit.map((e) => e.rel).join(', ')}): give the path from the top level`);
