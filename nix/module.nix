@@ -326,12 +326,7 @@ in
       assertions = [
         {
           assertion = cfg.wipeRoot.enable -> stateDirPersistent;
-          message = ''
-            services.pantheragent.settings.stateDir (${s.stateDir}) is on the root that
-            is wiped at every boot, so the snapshot index would be lost. Put it under
-            settings.persistence.storage (${s.persistence.storage}), or persist it and add
-            it to settings.persistence.directories.
-          '';
+          message = "services.pantheragent.settings.stateDir (${s.stateDir}) is on the root that is wiped at every boot, so the snapshot index would be lost: put it under settings.persistence.storage (${s.persistence.storage}), or persist it and add it to settings.persistence.directories.";
         }
       ];
 
@@ -346,7 +341,6 @@ in
       systemd.services.pantheragent = {
         description = "pantheragent: Btrfs snapshots, root wipe bookkeeping, drift and power profiles";
         wantedBy = [ "multi-user.target" ];
-        wants = [ "local-fs.target" ];
         after = [ "local-fs.target" ];
         restartTriggers = [ configFile ];
         # drift: `nix eval` of the flake, git for its revision.
@@ -461,11 +455,7 @@ in
     (mkIf s.power.enable {
       assertions = lib.mapAttrsToList (name: enabled: {
         assertion = !enabled;
-        message = ''
-          ${name} is enabled, and it would fight pantheragent over the power profile
-          (settings.power.enable = true). Disable it (${name}.enable = lib.mkForce false)
-          or set services.pantheragent.settings.power.enable = false.
-        '';
+        message = "${name} is enabled and would fight pantheragent over the power profile: set ${name}.enable = lib.mkForce false, or services.pantheragent.settings.power.enable = false.";
       }) powerManagers;
 
       systemd.services.pantheragent-profile = {
@@ -518,10 +508,7 @@ in
       assertions = [
         {
           assertion = config.boot.initrd.systemd.enable;
-          message = ''
-            services.pantheragent.wipeRoot.enable needs systemd in stage 1: set
-            boot.initrd.systemd.enable = true.
-          '';
+          message = "services.pantheragent.wipeRoot.enable needs systemd in stage 1: set boot.initrd.systemd.enable = true.";
         }
       ];
 

@@ -246,7 +246,7 @@ test('assertions: stateDir must survive the wipe', { skip: skipNix }, () => {
   const msg = (settings: object, extra: object = {}) =>
     evalModule({ services: { pantheragent: { enable: true, wipeRoot: { enable: true }, settings } }, ...extra }).failedAssertions;
   const [m] = msg({});
-  assert.match(m ?? '', /stateDir \(\/var\/lib\/pantheragent\) is on the root that\s+is wiped/);
+  assert.match(m ?? '', /stateDir \(\/var\/lib\/pantheragent\) is on the root that is wiped at every boot/);
   assert.deepEqual(msg({ persistence: { directories: ['/var/lib/pantheragent'] } }), []);
   assert.deepEqual(msg({ persistence: { directories: ['/var/lib'] } }), []);
   assert.deepEqual(msg({ stateDir: '/persist/pantheragent' }), []);
@@ -262,7 +262,7 @@ test('assertions: no other power manager while power.enable', { skip: skipNix },
   for (const other of ['power-profiles-daemon', 'tlp', 'auto-cpufreq', 'asusd']) {
     const on = evalModule({ services: { pantheragent: { enable: true }, [other]: { enable: true } } }).failedAssertions;
     assert.equal(on.length, 1, other);
-    assert.match(on[0]!, new RegExp(`^services\\.${other} is enabled, and it would fight pantheragent`));
+    assert.match(on[0]!, new RegExp(`^services\\.${other} is enabled and would fight pantheragent over the power profile`));
     const off = evalModule({ services: { pantheragent: { enable: true, settings: { power: { enable: false } } }, [other]: { enable: true } } }).failedAssertions;
     assert.deepEqual(off, [], `${other} is fine on a host without power profiles`);
   }
