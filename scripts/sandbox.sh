@@ -94,6 +94,18 @@ JSON
 
 say "taking snapshots of the persistent subvolumes"
 "${AGENT[@]}" snapshot --tag sandbox
+
+say "what the next wipe will erase (undeclared state on @root)"
+"${AGENT[@]}" diff || true   # exit 2: state found
+
+say "a boot: wipe the root (archive @root to @old_roots, fresh @root from @root-blank)"
+"${AGENT[@]}" wipe --yes
+# What the new boot writes, so that 'diff' has something to show again.
+mkdir -p "$TOP/@root/var/lib/bluetooth" && echo 'paired' > "$TOP/@root/var/lib/bluetooth/devices"
+
+say "what that wipe erased (diff --against previous-boot)"
+"${AGENT[@]}" diff --against previous-boot || true
+
 say "status"
 "${AGENT[@]}" status
 
@@ -106,7 +118,12 @@ Try:
   pa list                      # snapshots with time and notes
   pa list --json               # the same as JSON
   pa snapshot @persist --pin   # a pinned snapshot
-  ls $TOP/@snapshots
+  pa prune --dry-run           # every retention decision with its reason
+  pa list --roots              # archived roots, one per wipe
+  pa diff --against previous-boot --all
+  pa wipe --dry-run            # the boot-time wipe plan
+  pa render-initrd             # the same plan as the initrd's POSIX sh script
+  ls $TOP/@snapshots $TOP/@old_roots
 Clean up (unmount, detach the loop device, delete the image):
   bash scripts/sandbox.sh clean
 EOF
