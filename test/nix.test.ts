@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { skipUnless, STRICT } from './helpers/env.js';
+import { parseUnit, type Ini } from './helpers/units.js';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist/pantheragent.cjs');
@@ -297,25 +298,6 @@ test('options: typed settings, snapshot schedule, firewall switch', { skip: skip
 
 // --- the module's units are the plain ones in systemd/ ----------------------------
 
-type Ini = Record<string, Record<string, string[]>>;
-function parseUnit(text: string): Ini {
-  const out: Ini = {};
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const m = /^\[(.+)\]$/.exec(line);
-    if (m) {
-      section = m[1]!;
-      out[section] ??= {};
-      continue;
-    }
-    const eq = line.indexOf('=');
-    const key = line.slice(0, eq).trim();
-    (out[section]![key] ??= []).push(line.slice(eq + 1).trim());
-  }
-  return out;
-}
 
 const BOOL: Record<string, string> = { yes: 'true', true: 'true', on: 'true', '1': 'true', no: 'false', false: 'false', off: 'false', '0': 'false' };
 /** A directive's values as a sorted multiset of words, booleans spelled one way. */

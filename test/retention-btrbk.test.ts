@@ -31,6 +31,7 @@ import { parseName } from '../src/btrfs/names.js';
 import { planRetention, type PlanItem } from '../src/retention/planner.js';
 import { zoneFor } from '../src/retention/calendar.js';
 import { DAYS_OF_WEEK, parsePreserve, parsePreserveMin, type RetentionPolicy } from '../src/retention/policy.js';
+import { prng } from './helpers/prng.js';
 
 const skip = skipUnless({ ...BTRFS_REQ, commands: [...BTRFS_REQ.commands, 'btrbk', 'perl'] });
 
@@ -397,17 +398,6 @@ const FIXED: Scenario[] = [
 
 // ---- random scenarios ----------------------------------------------------------
 
-/** mulberry32: small, seeded, good enough to pick test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

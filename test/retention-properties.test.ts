@@ -5,22 +5,12 @@ import assert from 'node:assert/strict';
 import { planRetention, type Decision, type PlanItem } from '../src/retention/planner.js';
 import { DAYS_OF_WEEK, UNITS, type Preserve, type PreserveMin, type RetentionPolicy, type Unit } from '../src/retention/policy.js';
 import { civilFromDays, daysFromCivil, zoneFor } from '../src/retention/calendar.js';
+import { prng } from './helpers/prng.js';
 
 const H = 3_600_000;
 const D = 24 * H;
 const CASES = 400;
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

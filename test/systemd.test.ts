@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { skipUnless } from './helpers/env.js';
+import { parseUnit, type Ini } from './helpers/units.js';
 
 const DIR = resolve(__dirname, '../systemd');
 const UNITS = readdirSync(DIR).filter((f) => /\.(service|timer)$/.test(f)).sort();
@@ -21,26 +22,6 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-type Ini = Record<string, Record<string, string[]>>;
-function parseUnit(text: string): Ini {
-  const out: Ini = {};
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const m = /^\[(.+)\]$/.exec(line);
-    if (m) {
-      section = m[1]!;
-      out[section] ??= {};
-      continue;
-    }
-    assert.ok(section, `a directive before any section: ${line}`);
-    const eq = line.indexOf('=');
-    assert.ok(eq > 0, `not a directive: ${line}`);
-    (out[section]![line.slice(0, eq).trim()] ??= []).push(line.slice(eq + 1).trim());
-  }
-  return out;
-}
 const unit = (f: string) => parseUnit(readFileSync(join(DIR, f), 'utf8'));
 const one = (ini: Ini, section: string, key: string) => {
   const v = ini[section]?.[key];
