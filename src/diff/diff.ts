@@ -8,7 +8,7 @@ import { readMounts } from '../btrfs/mounts.js';
 import type { MountInfo } from '../btrfs/parse.js';
 import { UnavailableError, UsageError } from '../errors.js';
 import { selectEntry } from '../snapshots/select.js';
-import { isSubvolumeRoot } from '../util/fsutil.js';
+import { isSubvolumeRoot, unlessMissing } from '../util/fsutil.js';
 import { compileRules, isUnder, normalizeAbs, ruleSpecFor, type Rules } from './classify.js';
 import type { ReportTarget } from './report.js';
 import { walk, type WalkResult } from './walk.js';
@@ -34,24 +34,9 @@ export function resolveTarget(agent: Agent, selector: string, now: number): Diff
   return { kind: 'archived', subvolume: sel.entry.rel, selector, instant: sel.entry.instant, blank: root.blank, fsPath: sel.entry.path };
 }
 
-function readLines(path: string): string[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-function readMountsOrNone(systemRoot: string): MountInfo[] {
-  try {
-    return readMounts(systemRoot);
-  } catch (e) {
-    // A fixture systemRoot without a mount table: only the standard mount points apply.
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
+const readLines = (path: string): string[] => unlessMissing(() => readFileSync(path, 'utf8').split('\n'), []);
+// A fixture systemRoot without a mount table: only the standard mount points apply.
+const readMountsOrNone = (systemRoot: string): MountInfo[] => unlessMissing(() => readMounts(systemRoot), []);
 
 export function rulesFor(agent: Agent, rootFs: string): Rules {
   const { config } = agent;

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { listSubvolumes, type ListedSubvolume } from '../btrfs/btrfs.js';
 import { basenameOf, parseName } from '../btrfs/names.js';
 import { recordEvent, type Db } from '../store/db.js';
+import { unlessMissing } from '../util/fsutil.js';
 import { readMeta } from './meta.js';
 
 export interface Entry {
@@ -42,14 +43,7 @@ export interface Inventory {
   foreign: ForeignEntry[];
 }
 
-function readDirNames(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
+const readDirNames = (path: string): string[] => unlessMissing(() => readdirSync(path), []);
 
 export function scan(config: Config, top: string): Inventory {
   const subvolumes = listSubvolumes(top);

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgentError } from '../errors.js';
-import { writeFileAtomic } from '../util/fsutil.js';
+import { unlessMissing, writeFileAtomic } from '../util/fsutil.js';
 
 const metaSchema = z.strictObject({
   version: z.literal(1),
@@ -19,13 +19,8 @@ export const agentDir = (top: string) => join(top, '.pantheragent');
 const metaPath = (top: string) => join(agentDir(top), 'meta.json');
 
 export function readMeta(top: string): Meta {
-  let text: string;
-  try {
-    text = readFileSync(metaPath(top), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, pins: [], tags: {} };
-    throw e;
-  }
+  const text = unlessMissing(() => readFileSync(metaPath(top), 'utf8'), null);
+  if (text === null) return { version: 1, pins: [], tags: {} };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -39,3 +39,13 @@ export function isSubvolumeRoot(path: string): boolean {
     return false;
   }
 }
+
+/** `fn()`, or `missing` when what it reads does not exist (ENOENT); other errors propagate. */
+export function unlessMissing<T>(fn: () => T, missing: T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return missing;
+    throw e;
+  }
+}
