@@ -32,7 +32,9 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     ? acquireLock(config.stateDir, opts.waitSeconds, (pid) => log.warn({ holder: pid }, `waiting up to ${opts.waitSeconds}s for the lock held by ${pid ? `pid ${pid}` : 'another process'}`))
     : null;
   const top = ensureTopLevel({ configured: config.btrfs.topLevel, device: config.btrfs.device, runtimeDir: config.runtimeDir });
-  const db = openDb(config.stateDir);
+  const db = openDb(config.stateDir, (movedTo, error) =>
+    log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
+  );
   const journal = new Journal(db);
   const agent: Agent = {
     config,

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
 import { cli, cliAsync, writeConfig } from './helpers/cli.js';
@@ -112,6 +112,20 @@ test('pins and tags survive a lost database', { skip }, () => {
   assert.equal(e.pinned, true);
   assert.equal(e.tag, 'pre-upgrade');
   assert.equal(doc.entries.length, fsSnapshots().length - 1 /* manual-backup is foreign */);
+});
+
+test('an unreadable index is moved aside and rebuilt, losing no snapshot or pin', { skip }, () => {
+  const stateDir = JSON.parse(readFileSync(cfg, 'utf8')).stateDir;
+  const before = cli(['--json', 'list'], { config: cfg }).json().entries;
+  writeFileSync(join(stateDir, 'state.db'), 'not a database '.repeat(512));
+  rmSync(join(stateDir, 'state.db-wal'), { force: true });
+  rmSync(join(stateDir, 'state.db-shm'), { force: true });
+  const r = cli(['--json', 'list'], { config: cfg, env: { PANTHERAGENT_LOG_LEVEL: 'warn' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /could not be read/);
+  const strip = (es: any[]) => es.map((e) => ({ ...e, ageSeconds: 0 }));
+  assert.deepEqual(strip(r.json().entries), strip(before));
+  assert.ok(readdirSync(stateDir).some((f) => f.startsWith('state.db.unreadable-')), 'the old file is kept');
 });
 
 test('refuses to snapshot under minFreePercent, deleting nothing', { skip }, () => {

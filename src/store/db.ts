@@ -2,7 +2,7 @@
 // truth: this database can be deleted or rolled back and is rebuilt by reconciliation.
 // Migrations are forward only; each runs in a transaction with its version bump.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -45,14 +45,43 @@ const MIGRATIONS: string[] = [
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
 
-export function openDb(stateDir: string): Db {
+function open(file: string): Db {
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+const UNREADABLE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
+/**
+ * Opens (or creates) the index. A database SQLite cannot read is moved aside, never
+ * deleted, and a new one is built: everything in it but the history can be rebuilt
+ * from the filesystem, which is the truth. `onRebuild` is told where the old one went.
+ */
+export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: string) => void): Db {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(stateDir, 'state.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
-  return db;
+  const file = join(stateDir, 'state.db');
+  try {
+    return open(file);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!code || !UNREADABLE.has(code)) throw e;
+    const aside = `${file}.unreadable-${Date.now()}`;
+    renameSync(file, aside);
+    for (const suffix of ['-wal', '-shm']) {
+      if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+    }
+    onRebuild?.(aside, (e as Error).message);
+    return open(file);
+  }
 }
 
 export function migrate(db: Db): void {
