@@ -73,3 +73,24 @@ test('bash completion offers commands, then that command\'s options', { skip: sk
   assert.ok(ask("pantheragent snapshot --p").includes('--pin'));
   assert.ok(!ask("pantheragent list --p").includes('--pin'));
 });
+
+test('completion of sources asks pantheragent for this host\'s names', { skip: skipUnless({ commands: ['bash'] }) || built }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheragent-completions-'));
+  try {
+    const bin = join(dir, 'pantheragent');
+    writeFileSync(bin, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ host: 'yoga', snapshots: { sources: { '@persist': {}, '@photos': {}, '@log': {} } } }));
+    const values = cli(['completions', '--values', 'sources'], { config });
+    assert.deepEqual(values.stdout.trim().split('\n'), ['@persist', '@photos', '@log']);
+    const script = cli(['completions', 'bash']).stdout;
+    const r = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(pantheragent snapshot @p); COMP_CWORD=2; _pantheragent; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, PANTHERAGENT_CONFIG: config },
+    });
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['@persist', '@photos']);
+    assert.equal(cli(['completions', '--values', 'colours'], { config }).code, 64);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -19,17 +19,30 @@ function fish(): string {
       lines.push(`complete -c pantheragent -n "__fish_seen_subcommand_from ${c.name}" -l ${name}${o.type === 'string' ? ' -r' : ''} -d ${q(o.description)}`);
     }
     if (c.args === 'files') lines.push(`complete -c pantheragent -n "__fish_seen_subcommand_from ${c.name}" -F`);
+    if (c.args === 'sources' || c.args === 'snapshots') {
+      lines.push(`complete -c pantheragent -n "__fish_seen_subcommand_from ${c.name}" -a "(${ask(c.args)})"`);
+    }
     if (c.args === 'shells') lines.push(`complete -c pantheragent -n "__fish_seen_subcommand_from ${c.name}" -a ${q(SHELLS.join(' '))}`);
   }
   return lines.join('\n');
 }
+
+/** The command a completion runs to ask pantheragent for this host's names. */
+const ask = (kind: 'sources' | 'snapshots') => `pantheragent completions --values ${kind} 2>/dev/null`;
 
 const optionWords = (c: CommandSpec | null) =>
   [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(c?.options ?? {})].map((o) => `--${o}`).join(' ');
 
 function bash(): string {
   const cases = COMMANDS.map((c) => {
-    const extra = c.args === 'files' ? ' ; COMPREPLY+=($(compgen -f -- "$cur"))' : c.args === 'shells' ? ` ; COMPREPLY+=($(compgen -W "${SHELLS.join(' ')}" -- "$cur"))` : '';
+    const extra =
+      c.args === 'files'
+        ? ' ; COMPREPLY+=($(compgen -f -- "$cur"))'
+        : c.args === 'shells'
+          ? ` ; COMPREPLY+=($(compgen -W "${SHELLS.join(' ')}" -- "$cur"))`
+          : c.args === 'sources' || c.args === 'snapshots'
+            ? ` ; [[ "$cur" == -* ]] || COMPREPLY+=($(compgen -W "$(${ask(c.args)})" -- "$cur"))`
+            : '';
     return `    ${c.name}) COMPREPLY=($(compgen -W "${optionWords(c)}" -- "$cur"))${extra} ;;`;
   });
   return [
@@ -50,7 +63,14 @@ function zsh(): string {
   const cmds = COMMANDS.map((c) => `    ${q(`${c.name}:${c.summary.replace(/:/g, '\\:')}`)}`);
   const cases = COMMANDS.map((c) => {
     const opts = Object.entries(c.options).map(([n, o]) => q(`--${n}[${o.description.replace(/[[\]]/g, '')}]${o.type === 'string' ? ':value:' : ''}`));
-    const args = c.args === 'files' ? " '*:file:_files'" : c.args === 'shells' ? ` '1:shell:(${SHELLS.join(' ')})'` : '';
+    const args =
+      c.args === 'files'
+        ? " '*:file:_files'"
+        : c.args === 'shells'
+          ? ` '1:shell:(${SHELLS.join(' ')})'`
+          : c.args === 'sources' || c.args === 'snapshots'
+            ? ` '*:${c.args}:(\$(${ask(c.args)}))'`
+            : '';
     return `    ${c.name}) _arguments ${opts.join(' ')}${args} ;;`;
   });
   return [

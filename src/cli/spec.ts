@@ -10,7 +10,8 @@ export interface OptionSpec {
   description: string;
 }
 
-export type ArgCompletion = 'sources' | 'snapshots' | 'roots' | 'files' | 'shells' | 'none';
+/** What a command's positional arguments complete to; sources and snapshots are asked of pantheragent itself. */
+export type ArgCompletion = 'sources' | 'snapshots' | 'files' | 'shells' | 'none';
 
 export interface CommandSpec {
   name: string;
@@ -106,7 +107,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'completions',
     summary: 'print shell completions (fish, bash or zsh)',
     usage: 'completions fish|bash|zsh',
-    options: {},
+    options: { values: { type: 'string', value: 'KIND', description: 'print the names the completions offer: sources or snapshots' } },
     args: 'shells',
     examples: ['pantheragent completions fish > ~/.config/fish/completions/pantheragent.fish'],
     load: () => import('./commands/completions.js'),
