@@ -9,6 +9,7 @@ import {
   parseFindNew,
   parseGetDefault,
   parseMountInfo,
+  parseQgroupShow,
   parseRoProperty,
   parseSubvolumeList,
   parseSubvolumeShow,
@@ -85,4 +86,12 @@ test('mountinfo: btrfs subvolid, escaped spaces', () => {
   const esc = parseMountInfo('50 27 0:39 /@persist /mnt/with\\040space rw - btrfs /dev/loop0 rw,subvolid=256,subvol=/@persist')[0]!;
   assert.equal(esc.mountPoint, '/mnt/with space');
   assert.equal(mountSubvolId(esc), 256);
+});
+
+test('qgroup show: level-0 sizes by subvolume id', () => {
+  const q = parseQgroupShow(fx('qgroup-show.txt'));
+  assert.deepEqual(q.get(257), { referenced: 3162112, exclusive: 16384 });
+  assert.deepEqual(q.get(5), { referenced: 16384, exclusive: 16384 });
+  assert.equal(parseQgroupShow('Qgroupid Referenced Exclusive Path\n1/100 10 10 <stale>\n').size, 0, 'higher levels are not subvolumes');
+  assert.throws(() => parseQgroupShow('0/abc 1 2 x'), ParseError);
 });

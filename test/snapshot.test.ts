@@ -148,6 +148,20 @@ test('usage errors exit 64; a missing tool exits 69 naming the package', { skip 
   assert.match(noTools.stderr, /install btrfs-progs/);
 });
 
+test('list shows sizes when quotas are enabled, and says nothing it does not know', { skip }, () => {
+  const none = cli(['--json', 'list', '@persist'], { config: cfg }).json();
+  assert.ok(none.entries.every((e: { size: unknown }) => e.size === null));
+  fx.btrfs('quota', 'enable', fx.top);
+  try {
+    fx.btrfs('quota', 'rescan', '-w', fx.top);
+    const doc = cli(['--json', 'list', '@persist'], { config: cfg }).json();
+    for (const e of doc.entries) assert.ok(e.size.referenced >= 8 && e.size.exclusive >= 0, JSON.stringify(e.size));
+    assert.match(cli(['list', '@persist'], { config: cfg }).stdout, /EXCLUSIVE/);
+  } finally {
+    fx.btrfs('quota', 'disable', fx.top);
+  }
+});
+
 test('status shows each source with its newest snapshot', { skip }, () => {
   const doc = cli(['--json', 'status'], { config: cfg }).json();
   assert.deepEqual(doc.sources.map((s: { source: string }) => s.source), ['@persist', '@home', '@log']);

@@ -1,18 +1,20 @@
 // Typed wrapper over btrfs-progs. Deletion is deliberately absent here: it lives in
 // ./guarded-delete.ts, behind the "never delete what is not ours" checks.
 import { renameSync } from 'node:fs';
-import { RefusedError } from '../errors.js';
+import { CommandError, RefusedError } from '../errors.js';
 import { exists } from '../util/fsutil.js';
 import { run } from './exec.js';
 import {
   parseFilesystemUsage,
   parseFindNew,
   parseGetDefault,
+  parseQgroupShow,
   parseRoProperty,
   parseSubvolumeList,
   parseSubvolumeShow,
   type FilesystemUsage,
   type FindNewResult,
+  type QgroupSize,
   type SubvolumeInfo,
   type SubvolumeShow,
 } from './parse.js';
@@ -52,6 +54,19 @@ export function setReadonly(path: string, ro: boolean): void {
 
 export function findNew(path: string, sinceGen: number): FindNewResult {
   return parseFindNew(btrfs('subvolume', 'find-new', path, String(sinceGen)));
+}
+
+/**
+ * Sizes of subvolumes from qgroups, or null when quotas are not enabled (then sizes
+ * are not known: walking every snapshot to add up file sizes would cost far more).
+ */
+export function qgroupSizes(top: string): Map<number, QgroupSize> | null {
+  const r = run('btrfs', ['qgroup', 'show', '--raw', top], { allowFail: true });
+  if (r.code !== 0) {
+    if (/quotas not enabled/i.test(r.stderr)) return null;
+    throw new CommandError(['btrfs', 'qgroup', 'show', '--raw', top], r.code, r.stderr);
+  }
+  return parseQgroupShow(r.stdout);
 }
 
 export function filesystemUsage(path: string): FilesystemUsage {

@@ -194,3 +194,20 @@ export function parseGetDefault(out: string): number {
   if (!m) throw new ParseError('btrfs subvolume get-default output', out, 'expected "ID <n> ..."');
   return Number(m[1]);
 }
+
+export interface QgroupSize {
+  referenced: number;
+  exclusive: number;
+}
+
+/** `btrfs qgroup show --raw <mnt>`: level-0 qgroups by subvolume id. */
+export function parseQgroupShow(out: string): Map<number, QgroupSize> {
+  const sizes = new Map<number, QgroupSize>();
+  for (const line of out.split('\n')) {
+    if (line.trim() === '' || /^(Qgroupid|-{4})/.test(line)) continue;
+    const m = /^(\d+)\/(\d+)\s+(\d+)\s+(\d+)(?:\s|$)/.exec(line);
+    if (!m) throw new ParseError('btrfs qgroup show output', line, 'unexpected line format');
+    if (m[1] === '0') sizes.set(Number(m[2]), { referenced: Number(m[3]), exclusive: Number(m[4]) });
+  }
+  return sizes;
+}

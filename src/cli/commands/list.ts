@@ -2,10 +2,12 @@ import { UsageError } from '../../errors.js';
 import { decisionsByPath, type PlannedDecision } from '../../retention/prune-plan.js';
 import { currentPlan } from '../../retention/prune.js';
 import type { Entry, ForeignEntry } from '../../snapshots/inventory.js';
-import { dim, formatAge, green, isoTime, red, table } from '../output.js';
+import { dim, formatAge, formatBytes, green, isoTime, red, table } from '../output.js';
+import { qgroupSizes } from '../../btrfs/btrfs.js';
+import type { QgroupSize } from '../../btrfs/parse.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
-export function entryJson(e: Entry, now: number, d: PlannedDecision | undefined) {
+export function entryJson(e: Entry, now: number, d: PlannedDecision | undefined, size: QgroupSize | null) {
   return {
     name: e.name,
     path: e.rel,
@@ -17,6 +19,7 @@ export function entryJson(e: Entry, now: number, d: PlannedDecision | undefined)
     tag: e.tag,
     uuid: e.uuid,
     subvolumeId: e.btrfsId,
+    size,
     retention: d ? { action: d.action, rules: d.rules, reason: d.reason } : null,
   };
 }
@@ -34,23 +37,26 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const foreign: ForeignEntry[] = filter ? [] : inv.foreign.filter((f) => f.dir === dir);
   const now = Date.now();
   const fate = decisionsByPath(currentPlan(agent, now));
+  const sizes = qgroupSizes(agent.top);
+  const sizeOf = (e: Entry) => sizes?.get(e.btrfsId) ?? null;
   const fateText = (d: PlannedDecision | undefined) => (!d ? '' : d.action === 'keep' ? green('keep') + ' ' + dim(d.reason) : red('delete') + ' ' + dim(d.reason));
   const rows = entries.map((e) => [
     e.source ?? dim('(unconfigured)'),
     e.name,
     isoTime(e.instant),
     formatAge(now - e.instant),
+    sizes ? formatBytes(sizeOf(e)?.exclusive ?? 0) : '-',
     fateText(fate.get(e.rel)),
     [e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : ''].filter(Boolean).join(' '),
   ]);
   const human = [
-    entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'RETENTION', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
+    entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'EXCLUSIVE', 'RETENTION', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
     ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(f.why)}`)] : []),
   ].join('\n');
   return {
     json: {
       kind: roots ? 'roots' : 'snapshots',
-      entries: entries.map((e) => entryJson(e, now, fate.get(e.rel))),
+      entries: entries.map((e) => entryJson(e, now, fate.get(e.rel), sizeOf(e))),
       foreign: foreign.map((f) => ({ name: f.name, path: f.rel, subvolume: f.subvolume, why: f.why })),
     },
     human,
