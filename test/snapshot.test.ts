@@ -78,8 +78,12 @@ test('two concurrent snapshot runs: a clean wait, never a duplicate name', { ski
 test('a held lock: waits --wait seconds, then exit 75 naming the holder', { skip }, async () => {
   const stateDir = JSON.parse(readFileSync(cfg, 'utf8')).stateDir;
   mkdirSync(stateDir, { recursive: true });
-  // A stand-in holder: flock(1) keeps the lock while its child sleeps.
-  const holder = spawn('flock', ['--exclusive', join(stateDir, 'lock'), 'sh', '-c', 'echo 4242 > "$0"; echo locked; exec sleep 30', join(stateDir, 'lock')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A stand-in holder: flock(1) keeps the lock while its child sleeps; its own process
+  // group, so that the sleeping child (which holds the lock too) goes with it.
+  const holder = spawn('flock', ['--exclusive', join(stateDir, 'lock'), 'sh', '-c', 'echo 4242 > "$0"; echo locked; exec sleep 30', join(stateDir, 'lock')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   try {
     await new Promise<void>((res) => holder.stdout!.once('data', () => res()));
     const r = cli(['--wait', '1', 'snapshot'], { config: cfg });
@@ -88,7 +92,7 @@ test('a held lock: waits --wait seconds, then exit 75 naming the holder', { skip
     // Reading does not need the lock.
     assert.equal(cli(['list'], { config: cfg }).code, 0);
   } finally {
-    holder.kill('SIGKILL');
+    process.kill(-holder.pid!, 'SIGKILL');
   }
 });
 
