@@ -36,6 +36,12 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
   );
   const journal = new Journal(db);
+  const load = (): Inventory => {
+    const inv = scan(config, top);
+    const r = reconcileIndex(db, inv);
+    if (r.added || r.removed) log.info(r, 'index reconciled with the filesystem');
+    return inv;
+  };
   const agent: Agent = {
     config,
     log,
@@ -43,17 +49,15 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     db,
     journal,
     lock,
-    inventory: undefined as unknown as Inventory,
+    inventory: load(),
     lastWipe: () => readLastWipe(top),
     refresh() {
-      const inv = scan(config, top);
-      const r = reconcileIndex(db, inv);
-      if (r.added || r.removed) log.info(r, 'index reconciled with the filesystem');
-      agent.inventory = inv;
-      return inv;
+      agent.inventory = load();
+      return agent.inventory;
     },
   };
-  // Recovery changes the filesystem, so it only runs under the lock.
+  // Recovery changes the filesystem, so it only runs under the lock; each one leaves
+  // the inventory fresh for the next (they refresh after acting).
   if (lock) {
     for (const entry of journal.open()) {
       const fn = recoveryFor(entry.op);
@@ -62,11 +66,10 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
         continue;
       }
       log.warn({ entry: entry.id, op: entry.op }, 'finishing an operation that was interrupted');
-      agent.refresh();
       fn(entry, agent);
+      agent.refresh();
     }
   }
-  agent.refresh();
   // After boot, the first mutating run takes over what the initrd wipe did.
   if (lock && adoptAfterBoot(agent)) agent.refresh();
   return agent;
