@@ -153,6 +153,9 @@ test('archived roots are pruned under root.retention', { skip }, () => {
     fx.btrfs('subvolume', 'snapshot', '-r', join(fx.top, '@root-blank'), join(fx.top, '@old_roots', name));
     return name;
   });
+  const pinned = cli(['--json', 'pin', 'previous-boot'], { config: cfg });
+  assert.equal(pinned.code, 0, pinned.stderr);
+  assert.equal(pinned.json().path, `@old_roots/${roots[0]}`, 'previous-boot is the newest archived root');
   const r = cli(['--json', 'prune'], { config: cfg });
   assert.equal(r.code, 0, r.stderr);
   const doc = r.json();
