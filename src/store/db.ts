@@ -43,6 +43,33 @@ const MIGRATIONS: string[] = [
      finished_at INTEGER
    );
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // drift (src/drift/store.ts): the latest result per kind, each change of a kind's status,
+  // and the closure check's evaluated toplevels keyed by the flake revision they came from
+  `CREATE TABLE drift_latest (
+     kind TEXT PRIMARY KEY,
+     status TEXT NOT NULL CHECK (status IN ('ok', 'drift', 'unknown')),
+     summary TEXT NOT NULL,
+     details TEXT NOT NULL DEFAULT '{}',
+     measured_at INTEGER NOT NULL,
+     since INTEGER NOT NULL
+   );
+   CREATE TABLE drift_changes (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     previous TEXT CHECK (previous IN ('ok', 'drift', 'unknown')),
+     status TEXT NOT NULL CHECK (status IN ('ok', 'drift', 'unknown')),
+     summary TEXT NOT NULL
+   );
+   CREATE INDEX drift_changes_kind ON drift_changes (kind, id);
+   CREATE TABLE drift_eval_cache (
+     flake TEXT NOT NULL,
+     attribute TEXT NOT NULL,
+     revision TEXT NOT NULL,
+     toplevel TEXT NOT NULL,
+     evaluated_at INTEGER NOT NULL,
+     PRIMARY KEY (flake, attribute, revision)
+   );`,
 ];
 
 function open(file: string): Db {
