@@ -3,14 +3,25 @@
 // Namespace import: lets esbuild drop the parts of zod we do not use (its locales are ~350 KB).
 import * as z from 'zod';
 import { DAYS_OF_WEEK, parsePreserve, parsePreserveMin, type RetentionPolicy } from '../retention/policy.js';
+import { healthSettings } from '../health/settings.js';
 
 // One parse per process: zod's JIT-compiled fast path costs more to build than it saves.
 z.config({ jitless: true });
 
+// A NUL or control character in a path is never meant: reject it before it reaches a syscall or a log line.
+const NO_CONTROL = { message: 'must not contain NUL or other control characters' };
+const noControl = (s: string) => !/\p{Cc}/u.test(s);
+
 const absPath = z
   .string()
   .refine((s) => s.startsWith('/'), { message: 'must be an absolute path (start with "/")' })
-  .refine((s) => !s.split('/').includes('..'), { message: 'must not contain ".."' });
+  .refine((s) => !s.split('/').includes('..'), { message: 'must not contain ".."' })
+  .refine(noControl, NO_CONTROL);
+
+// Kernel pseudo-filesystems take no state: writes there fail or, worse, mean something.
+const stateDirPath = absPath.refine((s) => !/^\/+(proc|sys|dev)(\/|$)/.test(s), {
+  message: 'must not be under /proc, /sys or /dev: use a directory on a real filesystem such as /var/lib/pantheragent',
+});
 
 /** A subvolume path relative to the Btrfs top level, e.g. "@persist" or "@old_roots". */
 const subvolPath = z
@@ -20,7 +31,8 @@ const subvolPath = z
   .refine((s) => !s.replace(/^\/+/, '').split('/').some((p) => p === '..' || p === '.' || p === ''), {
     message: 'must not contain "..", "." or empty components',
   })
-  .refine((s) => !/\s/.test(s), { message: 'must not contain whitespace' });
+  .refine((s) => !/\s/.test(s), { message: 'must not contain whitespace' })
+  .refine(noControl, NO_CONTROL);
 
 const retention = z
   .strictObject({
@@ -57,6 +69,9 @@ const defaultSources = {
 
 const profileName = z.enum(['power-saver', 'balanced', 'performance']);
 export const POWER_MODELS = ['auto', 'generic', 'lenovo-yoga-7', 'asus-zephyrus-m16'] as const;
+/** Knob ids of src/power/plan.ts (power.overrides keys). */
+const POWER_KNOB_ID =
+  /^(platform_profile|cpu\.(governor|epp|boost)|battery\.(charge_start|charge_end|charge_type)|ideapad\.conservation_mode|asus\.throttle_thermal_policy|nvidia\.runtime_pm|armoury\.[a-z0-9_]+)$/;
 
 function validTimezone(tz: string): boolean {
   // Building an Intl formatter loads ICU zone data (~10 ms): not for the common zones.
@@ -73,7 +88,7 @@ export const configSchema = z.strictObject({
   host: z
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a hostname: lowercase letters, digits and "-"' }),
-  stateDir: absPath.default('/var/lib/pantheragent'),
+  stateDir: stateDirPath.default('/var/lib/pantheragent'),
   btrfs: z
     .strictObject({
       device: absPath.default('/dev/mapper/cryptroot'),
@@ -117,6 +132,20 @@ export const configSchema = z.strictObject({
         .regex(/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/, { message: 'must be a /nix/store path of a system toplevel' })
         .nullable()
         .default(null),
+      // Seconds a kind may take before it is reported unknown ("timed out"); each kind has its
+      // own, so a slow one never holds up the others. closure may evaluate a whole NixOS system.
+      timeouts: z
+        .strictObject({
+          reboot: z.number().positive().max(3600).default(5),
+          nextboot: z.number().positive().max(3600).default(5),
+          revision: z.number().positive().max(3600).default(30),
+          closure: z.number().positive().max(3600).default(300),
+          state: z.number().positive().max(3600).default(60),
+          persistence: z.number().positive().max(3600).default(5),
+          profile: z.number().positive().max(3600).default(10),
+          units: z.number().positive().max(3600).default(10),
+        })
+        .prefault({}),
     })
     .prefault({}),
   power: z
@@ -127,6 +156,16 @@ export const configSchema = z.strictObject({
       onBattery: profileName.default('power-saver'),
       chargeLimit: z.number().int().min(20).max(100).nullable().default(80),
       sysfsRoot: absPath.default('/sys'),
+      // Single knobs per profile, over the model table: a value, or null to leave the knob alone.
+      overrides: z
+        .partialRecord(
+          profileName,
+          z.record(
+            z.string().regex(POWER_KNOB_ID, { message: 'must name a knob: platform_profile, cpu.governor, cpu.epp, cpu.boost, battery.charge_start, battery.charge_end, battery.charge_type, ideapad.conservation_mode, asus.throttle_thermal_policy, nvidia.runtime_pm or armoury.<attribute>' }),
+            z.union([z.string().min(1), z.number(), z.null()]),
+          ),
+        )
+        .default({}),
     })
     .prefault({}),
   health: z
@@ -140,6 +179,7 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       tailscaleSocket: absPath.default('/run/tailscale/tailscaled.sock'),
+      ...healthSettings,
     })
     .prefault({}),
   runtimeDir: absPath.default('/run/pantheragent'),
