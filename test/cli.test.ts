@@ -21,6 +21,18 @@ test('--version and --help', { skip: built }, () => {
   assert.equal(cli([]).code, 64, 'no command is a usage error');
 });
 
+test('the launcher answers --version as the full CLI does', { skip: built }, () => {
+  // `--version --json` alone is answered by the launcher; with --log-level beside it, by main().
+  for (const json of [false, true]) {
+    const fast = cli(json ? ['-V', '--json'] : ['--version']);
+    const full = cli(['--log-level', 'warn', '--version', ...(json ? ['--json'] : [])]);
+    assert.equal(fast.code, 0);
+    assert.equal(full.code, 0);
+    assert.equal(fast.stdout, full.stdout);
+  }
+  assert.deepEqual(Object.keys(JSON.parse(cli(['--json', '--version']).stdout)), ['version']);
+});
+
 test('every command has help with its usage and an example', { skip: built }, () => {
   for (const c of COMMANDS) {
     const r = cli([c.name, '--help']);

@@ -1,7 +1,7 @@
 import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
+import { VERSION } from './version.js';
 
-declare const __PANTHERAGENT_VERSION__: string;
-export const VERSION = typeof __PANTHERAGENT_VERSION__ === 'string' ? __PANTHERAGENT_VERSION__ : '0.0.0-dev';
+export { VERSION };
 
 function optionLines(opts: Record<string, OptionSpec>): string[] {
   const rows = Object.entries(opts).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.description]);
