@@ -8,6 +8,7 @@ import { Journal } from './store/journal.js';
 import { recoveryFor } from './recoveries.js';
 import { acquireLock, type Lock } from './store/lock.js';
 import { reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
+import { checkLayout } from './snapshots/layout.js';
 import type { Logger } from './util/log.js';
 import { adoptAfterBoot } from './wipe/adopt.js';
 import { readLastWipe, type LastWipe } from './wipe/files.js';
@@ -32,6 +33,7 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     ? acquireLock(config.stateDir, opts.waitSeconds, (pid) => log.warn({ holder: pid }, `waiting up to ${opts.waitSeconds}s for the lock held by ${pid ? `pid ${pid}` : 'another process'}`))
     : null;
   const top = ensureTopLevel({ configured: config.btrfs.topLevel, device: config.btrfs.device, runtimeDir: config.runtimeDir });
+  checkLayout(config, top);
   const db = openDb(config.stateDir, (movedTo, error) =>
     log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
   );

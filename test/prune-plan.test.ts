@@ -19,11 +19,12 @@ const config = parseConfig(
   'inline',
 );
 
-function entry(kind: Entry['kind'], base: string, hoursAgo: number, source: string | null, pinned = false): Entry {
+/** Created in name order unless `cgen` says otherwise (a clock that was wrong). */
+function entry(kind: Entry['kind'], base: string, hoursAgo: number, source: string | null, pinned = false, cgen = 1_000_000 - hoursAgo * 10): Entry {
   const dir = kind === 'root' ? '@old_roots' : '@snapshots';
   const name = formatName(base, NOW - hoursAgo * H);
   const p = parseName(name)!;
-  return { kind, dir, name, rel: `${dir}/${name}`, path: `/top/${dir}/${name}`, source, instant: p.instant, seq: p.seq, uuid: name, btrfsId: 0, readonly: true, pinned, tag: null };
+  return { kind, dir, name, rel: `${dir}/${name}`, path: `/top/${dir}/${name}`, source, instant: p.instant, seq: p.seq, uuid: name, btrfsId: cgen, cgen, readonly: true, pinned, tag: null };
 }
 
 function inventory(): Inventory {
@@ -86,4 +87,21 @@ test('planning is deterministic and a second plan over the survivors condemns no
   const gone = new Set(a.condemned);
   const survivors: Inventory = { ...inv, snapshots: inv.snapshots.filter((e) => !gone.has(e.rel)), roots: inv.roots.filter((e) => !gone.has(e.rel)) };
   assert.deepEqual(planPrune(config, survivors, NOW).condemned, []);
+});
+
+test('a name dated in the future does not cost the newest snapshot by creation its place', () => {
+  const strict = parseConfig({ host: 'h', timezone: 'UTC', snapshots: { sources: { '@persist': { retention: { preserveMin: 'no', preserve: 'no' } } } } }, 'inline');
+  // Made first, while the clock was two days ahead; then the clock was fixed.
+  const future = entry('snapshot', '@persist', -48, '@persist', false, 10);
+  const real = [3, 2, 1].map((h) => entry('snapshot', '@persist', h, '@persist', false, 100 - h));
+  const inv: Inventory = { top: '/top', subvolumes: [], snapshots: [...real, future], roots: [], foreign: [] };
+  const by = decisionsByPath(planPrune(strict, inv, NOW));
+  assert.equal(by.get(future.rel)!.action, 'keep', 'the newest by name is kept, as before');
+  assert.equal(by.get(real[2]!.rel)!.action, 'keep');
+  assert.match(by.get(real[2]!.rel)!.reason, /newest by creation/);
+  assert.equal(by.get(real[0]!.rel)!.action, 'delete');
+  // And the snapshot a run just made is never condemned by that run.
+  const fresh = real[1]!.rel;
+  const plan = planPrune(strict, inv, NOW, (e) => (e.rel === fresh ? 'created by this run: never deleted by it' : null));
+  assert.ok(!plan.condemned.includes(fresh));
 });

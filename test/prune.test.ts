@@ -21,9 +21,10 @@ const snapAt = (base: string, instant: number, seq = 0) => {
   return name;
 };
 /** Hourly snapshots of @persist over the last `hours` hours (the newest one hour ago). */
+/** Snapshots made in time order (oldest first, as a timer makes them); names newest first. */
 const hourly = (hours: number) => {
   const now = Math.floor(Date.now() / HOUR) * HOUR;
-  return Array.from({ length: hours }, (_, i) => snapAt('@persist', now - (i + 1) * HOUR));
+  return Array.from({ length: hours }, (_, i) => snapAt('@persist', now - (hours - i) * HOUR)).reverse();
 };
 
 beforeEach(() => {
@@ -63,7 +64,7 @@ test('dry run explains every decision and deletes nothing; prune deletes exactly
   assert.equal(other.decisions[0].action, 'keep');
   assert.ok(!plan.condemned.some((p: string) => p.includes('by-hand') || p.includes('@other')));
 
-  const run = cli(['--json', 'prune'], { config: cfg });
+  const run = cli(['--json', 'prune', '--yes'], { config: cfg });
   assert.equal(run.code, 0, run.stderr);
   const done = run.json();
   const gone = before.filter((n) => !ls('@snapshots').includes(n)).map((n) => `@snapshots/${n}`);
@@ -101,7 +102,7 @@ for (const point of ['prune.after-journal', 'prune.after-batch']) {
     const kept = ls('@snapshots').filter((n) => !condemned.has(n));
     assert.ok(condemned.size > 64, `enough to need several batches (${condemned.size})`);
 
-    const killed = cli(['prune'], { config: cfg, env: { PANTHERAGENT_FAILPOINT: point } });
+    const killed = cli(['prune', '--yes'], { config: cfg, env: { PANTHERAGENT_FAILPOINT: point } });
     assert.equal(killed.code, 137, 'killed by its failpoint');
     const left = ls('@snapshots');
     for (const k of kept) assert.ok(left.includes(k), `${k} survived the kill`);
@@ -126,7 +127,8 @@ test('one failed delete does not stop the others; the exit code says so', { skip
   const victim = condemned[0]!.replace('@snapshots/', '');
   fx.btrfs('property', 'set', '-ts', join(fx.top, '@snapshots', victim), 'ro', 'false');
   fx.subvol(`@snapshots/${victim}/nested`);
-  const r = cli(['--json', 'prune'], { config: cfg });
+  fx.btrfs('property', 'set', '-ts', join(fx.top, '@snapshots', victim), 'ro', 'true');
+  const r = cli(['--json', 'prune', '--yes'], { config: cfg });
   assert.equal(r.code, 1);
   const doc = r.json();
   assert.deepEqual(doc.failed.map((f: any) => f.path), [`@snapshots/${victim}`]);
@@ -148,15 +150,16 @@ test('snapshot --prune: snapshot, then retention, in one run', { skip }, () => {
 test('archived roots are pruned under root.retention', { skip }, () => {
   const day = 24 * HOUR;
   const now = Date.now();
+  // One per boot, oldest first; names newest first.
   const roots = Array.from({ length: 40 }, (_, i) => {
-    const name = formatName('@root', now - (i + 1) * day);
+    const name = formatName('@root', now - (40 - i) * day);
     fx.btrfs('subvolume', 'snapshot', '-r', join(fx.top, '@root-blank'), join(fx.top, '@old_roots', name));
     return name;
-  });
+  }).reverse();
   const pinned = cli(['--json', 'pin', 'previous-boot'], { config: cfg });
   assert.equal(pinned.code, 0, pinned.stderr);
   assert.equal(pinned.json().path, `@old_roots/${roots[0]}`, 'previous-boot is the newest archived root');
-  const r = cli(['--json', 'prune'], { config: cfg });
+  const r = cli(['--json', 'prune', '--yes'], { config: cfg });
   assert.equal(r.code, 0, r.stderr);
   const doc = r.json();
   const group = doc.groups.find((g: any) => g.kind === 'roots');
@@ -175,7 +178,7 @@ test('the archived root a pending root rollback names is never pruned', { skip }
   fx.btrfs('subvolume', 'snapshot', '-r', join(fx.top, '@root-blank'), join(fx.top, '@old_roots', formatName('@root', Date.now() - HOUR)));
   mkdirSync(join(fx.top, '.pantheragent'), { recursive: true });
   writeFileSync(join(fx.top, '.pantheragent/rollback-root'), `${old}\n`);
-  const doc = cli(['--json', 'prune'], { config: cfg }).json();
+  const doc = cli(['--json', 'prune', '--yes'], { config: cfg }).json();
   const d = doc.groups.find((g: any) => g.kind === 'roots').decisions.find((x: any) => x.name === old);
   assert.equal(d.action, 'keep');
   assert.match(d.reason, /pending root rollback/);

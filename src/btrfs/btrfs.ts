@@ -1,6 +1,7 @@
 // Typed wrapper over btrfs-progs. Deletion is deliberately absent here: it lives in
 // ./guarded-delete.ts, behind the "never delete what is not ours" checks.
-import { renameSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CommandError, RefusedError } from '../errors.js';
 import { exists } from '../util/fsutil.js';
 import { run } from './exec.js';
@@ -36,20 +37,58 @@ export function showSubvolume(path: string): SubvolumeShow {
   return parseSubvolumeShow(btrfs('subvolume', 'show', path));
 }
 
-export function createSubvolume(path: string): void {
-  btrfs('subvolume', 'create', path);
+/**
+ * Runs `fn` with a path that names exactly the directory at `path` as it is now:
+ * /proc/<pid>/fd/<n> of a descriptor opened with O_NOFOLLOW, so a link or a rename
+ * swapped in after this point cannot redirect what a child process acts on.
+ */
+function withPinnedDir<T>(path: string, fn: (pinned: string) => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ELOOP') throw new RefusedError(`refusing to act on ${path}: it is a symbolic link or not a directory`, { path });
+    throw e;
+  }
+  try {
+    return fn(`/proc/${process.pid}/fd/${fd}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-export function snapshotSubvolume(src: string, dst: string, opts: { readonly: boolean }): void {
-  btrfs('subvolume', 'snapshot', ...(opts.readonly ? ['-r'] : []), src, dst);
+/** Runs btrfs on a pinned subvolume after checking that it is subvolume `expectId` (when given). */
+function onSubvolume(path: string, expectId: number | undefined, args: (pinned: string) => string[]): void {
+  withPinnedDir(path, (pinned) => {
+    if (fstatSync(Number(pinned.slice(pinned.lastIndexOf('/') + 1))).ino !== 256) throw new RefusedError(`refusing to act on ${path}: it is not a subvolume`, { path });
+    if (expectId !== undefined) {
+      const id = Number(btrfs('inspect-internal', 'rootid', pinned).trim());
+      if (id !== expectId) throw new RefusedError(`refusing to act on ${path}: it is now subvolume ${id}, not ${expectId} as planned (it was replaced)`, { path, expectId, id });
+    }
+    btrfs(...args(pinned));
+  });
+}
+
+/** Creates a subvolume at `path`; its parent is pinned, so a link swapped in for the parent cannot move it. */
+export function createSubvolume(path: string): void {
+  withPinnedDir(dirname(path), (parent) => btrfs('subvolume', 'create', join(parent, basename(path))));
+}
+
+/** A snapshot of `src` (subvolume `expectId` when given) at `dst`, both pinned: no link is followed. */
+export function snapshotSubvolume(src: string, dst: string, opts: { readonly: boolean; expectId?: number }): void {
+  withPinnedDir(dirname(dst), (parent) =>
+    onSubvolume(src, opts.expectId, (pinned) => ['subvolume', 'snapshot', ...(opts.readonly ? ['-r'] : []), pinned, join(parent, basename(dst))]),
+  );
 }
 
 export function getReadonly(path: string): boolean {
-  return parseRoProperty(btrfs('property', 'get', '-ts', path, 'ro'));
+  return withPinnedDir(path, (pinned) => parseRoProperty(btrfs('property', 'get', '-ts', pinned, 'ro')));
 }
 
-export function setReadonly(path: string, ro: boolean): void {
-  btrfs('property', 'set', '-ts', path, 'ro', String(ro));
+/** Sets the read-only flag of the subvolume at `path` (subvolume `expectId` when given), never through a link. */
+export function setReadonly(path: string, ro: boolean, expectId?: number): void {
+  onSubvolume(path, expectId, (pinned) => ['property', 'set', '-ts', pinned, 'ro', String(ro)]);
 }
 
 export function findNew(path: string, sinceGen: number): FindNewResult {
@@ -84,11 +123,21 @@ export function syncSubvolumes(top: string): void {
 
 /**
  * Move a subvolume to a new path on the same filesystem (rename(2): atomic, nested
- * subvolumes move with it). Refuses an existing target, because rename(2) would
- * silently replace an empty directory; callers hold the agent lock, so nothing
- * else creates names in between.
+ * subvolumes move with it; it never follows a link in either last component). Refuses
+ * an existing target, because rename(2) would silently replace an empty directory;
+ * callers hold the agent lock, so nothing else creates names in between. Identity is
+ * checked on both sides: every subvolume has its own st_dev, so the same st_dev and
+ * inode 256 after the move prove that what moved is what was checked; anything else
+ * is moved back and refused.
  */
 export function renameSubvolume(from: string, to: string): void {
   if (exists(to)) throw new RefusedError(`refusing to rename ${from} onto ${to}: it exists`);
+  const before = lstatSync(from);
+  if (!before.isDirectory() || before.ino !== 256) throw new RefusedError(`refusing to rename ${from}: it is not a subvolume`, { path: from });
   renameSync(from, to);
+  const after = lstatSync(to);
+  if (after.dev !== before.dev || after.ino !== 256 || !after.isDirectory()) {
+    renameSync(to, from);
+    throw new RefusedError(`refusing to rename ${from}: it was replaced while being moved; moved back`, { path: from });
+  }
 }

@@ -1,14 +1,19 @@
 // The only way pantheragent deletes a subvolume. DESIGN.md section 2: a delete goes
-// only to a path that (a) is a subvolume (inode 256), (b) lies directly in a
-// configured snapshot or archive directory, (c) has a name in the long-iso format,
-// (d) is not the live, mounted or default subvolume. Anything else is refused.
+// only to a subvolume that (a) is a subvolume (inode 256), (b) lies directly in a
+// configured snapshot or archive directory, reached without following a link,
+// (c) has a name in the long-iso format, (d) is not the live, default or mounted
+// subvolume, in any mount namespace, and (e) is read-only, as everything the agent
+// makes there is. The check records the subvolume's id and UUID; right before the
+// delete a fresh listing must still show that id at that path, with that UUID,
+// read-only; then the delete names the id, never a path: a path can be swapped for a
+// link between check and act, an id cannot.
+import { lstatSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isSubvolumeRoot } from '../util/fsutil.js';
-import { defaultSubvolumeId } from './btrfs.js';
+import { defaultSubvolumeId, listSubvolumes, type ListedSubvolume } from './btrfs.js';
 import { run } from './exec.js';
-import { mountedSubvolIds, mountSourceOf, readMounts } from './mounts.js';
+import { mountedAnywhere } from './mounts.js';
 import { parseName } from './names.js';
-import type { ListedSubvolume } from './btrfs.js';
 
 export interface DeleteGuard {
   top: string;
@@ -19,19 +24,47 @@ export interface DeleteGuard {
   subvolumes: ListedSubvolume[];
 }
 
-/** Returns why `rel` must not be deleted, or null when every rule allows it. */
-export function refusalReason(rel: string, guard: DeleteGuard, mountedIds: Set<number>, defaultId: number): string | null {
-  const abs = join(guard.top, rel);
+/** What the check saw: the delete acts on this identity only. */
+export interface CheckedSubvolume {
+  rel: string;
+  id: number;
+  uuid: string;
+}
+
+const isRealDir = (path: string) => {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() && !st.isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
+
+/** Returns why `rel` must not be deleted, or the identity to delete. */
+export function check(rel: string, guard: DeleteGuard, mounted: Map<number, string[]>, defaultId: number): CheckedSubvolume | string {
   const dir = dirname(rel);
   if (!guard.allowedDirs.includes(dir)) return `${rel} is not directly in a snapshot or archive directory (${guard.allowedDirs.join(', ')})`;
   if (parseName(basename(rel)) === null) return `${rel} does not have a pantheragent/btrbk snapshot name`;
   if (guard.live.includes(rel)) return `${rel} is a live subvolume`;
+  if (dir.split('/').some((_, i, parts) => !isRealDir(join(guard.top, ...parts.slice(0, i + 1))))) return `${dir} is not a real directory on the top level (a link?)`;
   const sv = guard.subvolumes.find((s) => s.path === rel);
-  if (!sv || !isSubvolumeRoot(abs)) return `${rel} is not a subvolume`;
-  if (mountedIds.has(sv.id)) return `${rel} is mounted`;
+  if (!sv || !isSubvolumeRoot(join(guard.top, rel))) return `${rel} is not a subvolume`;
+  const where = mounted.get(sv.id);
+  if (where) return `${rel} is mounted (${where.join(', ')})`;
   if (sv.id === defaultId) return `${rel} is the default subvolume`;
   const nested = guard.subvolumes.some((s) => s.path.startsWith(rel + '/'));
   if (nested) return `${rel} contains nested subvolumes: move or delete them first`;
+  if (!sv.readonly) return `${rel} is writable: pantheragent only makes read-only snapshots and archived roots, so it is not ours`;
+  return { rel, id: sv.id, uuid: sv.uuid };
+}
+
+/** Why a checked subvolume changed since its check, by a fresh listing; null when it is the same. */
+function changedSince(c: CheckedSubvolume, now: Map<number, ListedSubvolume>): string | null {
+  const sv = now.get(c.id);
+  if (!sv) return null; // already gone: nothing to delete
+  if (sv.uuid !== c.uuid) return `subvolume ${c.id} is no longer ${c.rel} (UUID changed)`;
+  if (sv.path !== c.rel) return `subvolume ${c.id} moved from ${c.rel} to ${sv.path} since it was checked`;
+  if (!sv.readonly) return `${c.rel} became writable since it was checked`;
   return null;
 }
 
@@ -41,39 +74,46 @@ export interface DeleteOutcome {
 }
 
 /**
- * Deletes the given subvolumes (paths relative to top), several per btrfs call.
- * Each path is checked first; a refused path is reported as failed and never
- * reaches btrfs, and one failure does not stop the others.
+ * Deletes the given subvolumes (paths relative to top). Each path is checked first; a
+ * refused path is reported as failed and never reaches btrfs, and one failure does
+ * not stop the others. Per batch: one fresh listing and mount check, then one delete
+ * by id each, the last of the batch waiting for the transaction commit.
  */
 export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?: number; onProgress?: (done: number) => void } = {}): DeleteOutcome {
-  const mounts = readMounts();
-  const source = mountSourceOf(mounts, guard.top);
-  const mountedIds = source ? mountedSubvolIds(mounts, source) : new Set<number>();
-  const defaultId = defaultSubvolumeId(guard.top);
   const out: DeleteOutcome = { deleted: [], failed: [] };
-  const allowed: string[] = [];
+  let mounted: Map<number, string[]>;
+  let defaultId: number;
+  try {
+    mounted = mountedAnywhere(guard.top);
+    defaultId = defaultSubvolumeId(guard.top);
+  } catch (e) {
+    // Fail closed: what cannot be checked is not deleted.
+    for (const rel of rels) out.failed.push({ path: rel, error: `refused: cannot check mounts (${(e as Error).message})` });
+    return out;
+  }
+  const allowed: CheckedSubvolume[] = [];
   for (const rel of rels) {
-    const why = refusalReason(rel, guard, mountedIds, defaultId);
-    if (why) out.failed.push({ path: rel, error: `refused: ${why}` });
-    else allowed.push(rel);
+    const c = check(rel, guard, mounted, defaultId);
+    if (typeof c === 'string') out.failed.push({ path: rel, error: `refused: ${c}` });
+    else allowed.push(c);
   }
   const size = opts.batch ?? 32;
   for (let i = 0; i < allowed.length; i += size) {
     const chunk = allowed.slice(i, i + size);
-    const r = run('btrfs', ['subvolume', 'delete', '--commit-after', ...chunk.map((c) => join(guard.top, c))], { allowFail: true });
-    if (r.code === 0) out.deleted.push(...chunk);
-    else {
-      // One bad path fails the whole call: find it by going one by one.
-      for (const c of chunk) {
-        if (!isSubvolumeRoot(join(guard.top, c))) {
-          out.deleted.push(c);
-          continue;
-        }
-        const one = run('btrfs', ['subvolume', 'delete', '--commit-after', join(guard.top, c)], { allowFail: true });
-        if (one.code === 0) out.deleted.push(c);
-        else out.failed.push({ path: c, error: one.stderr.trim() || `exit ${one.code}` });
-      }
+    const fresh = new Map(listSubvolumes(guard.top).map((s) => [s.id, s]));
+    const mountedNow = mountedAnywhere(guard.top);
+    const go: CheckedSubvolume[] = [];
+    for (const c of chunk) {
+      const why = changedSince(c, fresh) ?? (mountedNow.has(c.id) ? `${c.rel} was mounted since it was checked (${mountedNow.get(c.id)!.join(', ')})` : null);
+      if (why) out.failed.push({ path: c.rel, error: `refused: ${why}` });
+      else if (!fresh.has(c.id)) out.deleted.push(c.rel);
+      else go.push(c);
     }
+    go.forEach((c, j) => {
+      const r = run('btrfs', ['subvolume', 'delete', ...(j === go.length - 1 ? ['--commit-after'] : []), '--subvolid', String(c.id), guard.top], { allowFail: true });
+      if (r.code === 0) out.deleted.push(c.rel);
+      else out.failed.push({ path: c.rel, error: r.stderr.trim() || `exit ${r.code}` });
+    });
     opts.onProgress?.(out.deleted.length + out.failed.length);
   }
   return out;

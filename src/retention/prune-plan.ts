@@ -72,8 +72,12 @@ export function planPrune(config: Config, inv: Inventory, now: number, protect: 
     });
   }
   for (const g of groups) {
+    // The planner keeps the newest by name; a clock that was wrong for a while can
+    // date names in the future, so the newest by creation is kept as well.
+    const newest = g.decisions.reduce<PlannedDecision | null>((a, d) => (!a || d.entry.cgen > a.entry.cgen || (d.entry.cgen === a.entry.cgen && d.entry.btrfsId > a.entry.btrfsId) ? d : a), null);
     for (const d of g.decisions) {
-      const why = d.action === 'delete' ? protect(d.entry) : null;
+      if (d.action !== 'delete') continue;
+      const why = protect(d.entry) ?? (d === newest ? `newest by creation (generation ${d.entry.cgen}): kept whatever its name says` : null);
       if (why) Object.assign(d, { action: 'keep', reason: why });
     }
   }

@@ -9,6 +9,7 @@ import { failpoint } from '../util/failpoint.js';
 import { checkMarkerName } from '../wipe/plan.js';
 import { readMarkerLine } from '../wipe/files.js';
 import { planPrune, type Protect, type PrunePlan } from './prune-plan.js';
+import { graceProtect } from '../rollback/grace.js';
 
 export const PRUNE_OP = 'prune';
 interface JournaledPrune {
@@ -35,8 +36,18 @@ function pendingRollback(agent: Agent): Protect {
   return (e) => (e.rel === rel ? 'pending root rollback: the next boot starts from it' : null);
 }
 
-export function currentPlan(agent: Agent, now = Date.now()): PrunePlan {
-  return planPrune(agent.config, agent.inventory, now, pendingRollback(agent));
+/**
+ * The plan for the inventory as it is. `justCreated`: what this same command made,
+ * never condemned by it (a snapshot dated in the future by a wrong clock must not be
+ * deleted by the prune that follows its creation).
+ */
+export function currentPlan(agent: Agent, now = Date.now(), justCreated: readonly string[] = []): PrunePlan {
+  const pending = pendingRollback(agent);
+  // Safety snapshots and rolled-back subvolumes: kept for rollback.graceDays, then retention's.
+  const grace = graceProtect(agent.config.rollback.graceDays, now);
+  const rollback: Protect = (e) => pending(e) ?? grace(e);
+  const fresh = new Set(justCreated);
+  return planPrune(agent.config, agent.inventory, now, (e) => rollback(e) ?? (fresh.has(e.rel) ? 'created by this run: never deleted by it' : null));
 }
 
 function deleteJournaled(agent: Agent, id: number, rels: string[], onProgress?: (done: number, total: number) => void): DeleteOutcome {

@@ -22,6 +22,8 @@ export interface Entry {
   seq: number;
   uuid: string;
   btrfsId: number;
+  /** Generation at creation: orders snapshots by when they were made, whatever their names say. */
+  cgen: number;
   readonly: boolean;
   pinned: boolean;
   tag: string | null;
@@ -33,6 +35,13 @@ export interface ForeignEntry {
   rel: string;
   subvolume: boolean;
   why: string;
+  /**
+   * A well-named subvolume that is writable: pantheragent only ever makes read-only ones
+   * there, so it is not treated as the agent's (never deleted, not counted by
+   * retention). Archived roots are writable from the initrd's rename until adoption
+   * makes them read-only, which is what this is kept for.
+   */
+  writable?: Entry;
 }
 
 export interface Inventory {
@@ -48,7 +57,7 @@ const readDirNames = (path: string): string[] => unlessMissing(() => readdirSync
 export function scan(config: Config, top: string): Inventory {
   const subvolumes = listSubvolumes(top);
   const byPath = new Map(subvolumes.map((s) => [s.path, s]));
-  const meta = readMeta(top);
+  const meta = readMeta(top, subvolumes);
   const pins = new Set(meta.pins);
   const inv: Inventory = { top, subvolumes, snapshots: [], roots: [], foreign: [] };
 
@@ -78,10 +87,15 @@ export function scan(config: Config, top: string): Inventory {
         seq: parsed.seq,
         uuid: sv.uuid,
         btrfsId: sv.id,
+        cgen: sv.cgen,
         readonly: sv.readonly,
-        pinned: pins.has(rel),
-        tag: meta.tags[rel] ?? null,
+        pinned: pins.has(sv.uuid),
+        tag: meta.tags[sv.uuid] ?? null,
       };
+      if (!sv.readonly) {
+        inv.foreign.push({ dir, name, rel, subvolume: true, why: 'writable: pantheragent only makes read-only snapshots and archived roots', writable: entry });
+        continue;
+      }
       (kind === 'snapshot' ? inv.snapshots : inv.roots).push(entry);
     }
   }

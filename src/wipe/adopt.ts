@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { setReadonly } from '../btrfs/btrfs.js';
 import { run } from '../btrfs/exec.js';
-import { mountedSubvolIds, mountSourceOf, readMounts } from '../btrfs/mounts.js';
+import { mountedAnywhere } from '../btrfs/mounts.js';
 import { recordEvent } from '../store/db.js';
-import { exists, writeFileAtomic } from '../util/fsutil.js';
+import { exists, unlessMissing, writeFileAtomic } from '../util/fsutil.js';
+import { WIPE_FILES } from './plan.js';
 import { readLastWipe } from './files.js';
-import type { WipeRecord } from './record.js';
+import { parseRecord, type WipeRecord } from './record.js';
 
 /** At the top of the root subvolume ("/.pantheragent-boot.json" on the running system). */
 export const IDENTITY_FILE = '.pantheragent-boot.json';
@@ -65,11 +66,28 @@ function readIdentity(path: string): BootIdentity | 'absent' | 'unreadable' {
   }
 }
 
-/** Read-only for every writable archived root of the configured root that nothing has mounted. */
+/**
+ * The archived roots that a wipe says it made (every record in the wipe log). Only
+ * those are adopted: a writable subvolume that merely has an archive's name is not
+ * the agent's, and making it read-only would hand it to retention.
+ */
+function archivedByWipes(top: string): Set<string> {
+  const text = unlessMissing(() => readFileSync(join(top, WIPE_FILES.log), 'utf8'), '');
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const r = line ? parseRecord(line) : null;
+    if (r?.ok && r.record.archived) out.add(r.record.archived);
+  }
+  return out;
+}
+
+/** Read-only for every writable archived root that a wipe made and that nothing has mounted. */
 function markArchivesReadonly(agent: Agent, mounted: Set<number>): number {
   let n = 0;
-  for (const e of agent.inventory.roots) {
-    if (e.readonly || e.source !== agent.config.root.subvolume || mounted.has(e.btrfsId)) continue;
+  const made = archivedByWipes(agent.top);
+  for (const f of agent.inventory.foreign) {
+    const e = f.writable;
+    if (!e || e.kind !== 'root' || e.source !== agent.config.root.subvolume || !made.has(e.rel) || mounted.has(e.btrfsId)) continue;
     try {
       setReadonly(e.path, true);
       recordEvent(agent.db, 'adopted', e.rel, { readonly: true });
@@ -131,9 +149,7 @@ function writeIdentity(agent: Agent, mounted: Set<number>, record: WipeRecord | 
  */
 export function adoptAfterBoot(agent: Agent): boolean {
   try {
-    const mounts = readMounts();
-    const source = mountSourceOf(mounts, agent.top);
-    const mounted = source ? mountedSubvolIds(mounts, source) : new Set<number>();
+    const mounted = new Set(mountedAnywhere(agent.top).keys());
     const changed = markArchivesReadonly(agent, mounted) > 0;
     const record = noteRecord(agent);
     writeIdentity(agent, mounted, record);
