@@ -1,6 +1,7 @@
 // pino to stderr: JSON under systemd (or any non-TTY), readable lines on a terminal.
 // pino itself is loaded at the first line that is actually written: a run that logs
 // nothing at its level (most reads) never pays for it (~12 ms of module start-up).
+import { isatty } from 'node:tty';
 import type { LogFn, Logger as Pino } from 'pino';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -32,7 +33,8 @@ function pinoLogger(level: Level, tty: boolean): Pino {
 }
 
 export function createLogger(level: string | undefined): Logger {
-  const tty = process.stderr.isTTY === true;
+  // isatty, not process.stderr.isTTY: creating the stream costs a few ms, and pino writes to fd 2 itself.
+  const tty = isatty(2);
   // On a terminal, the command's own output is the report; logs stay quiet unless asked.
   const lvl = level ?? process.env.PANTHERAGENT_LOG_LEVEL ?? (tty ? 'warn' : 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(lvl)) throw new Error(`"${lvl}" is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
