@@ -1,0 +1,91 @@
+// What `drift` prints: one line per kind, a few indented lines of what to act on, so the
+// whole report fits one screen; --json carries every detail. Also the one-line summary
+// that `status` shows.
+import type { DriftChange, DriftStanding } from '../drift/store.js';
+import type { DriftCheck } from '../drift/types.js';
+import { bold, dim, formatAge, formatBytes, green, red, yellow } from './output.js';
+
+const LINES_PER_KIND = 3;
+const KIND_WIDTH = 'persistence'.length;
+
+const colour = (s: DriftCheck['status']) => (s === 'ok' ? green : s === 'drift' ? red : yellow);
+const arr = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** The facts worth a line for a kind that drifts, most important first. */
+function detailLines(c: DriftCheck): string[] {
+  const d = c.details;
+  switch (c.kind) {
+    case 'revision':
+      return arr(d.dirtyFiles).map((f) => `changed: ${String(f)}`);
+    case 'closure': {
+      const pk = Array.isArray(d.packages) ? (d.packages as string[]) : [];
+      return pk.length ? pk : [str(d.packagesWhy)].filter((x): x is string => !!x);
+    }
+    case 'state':
+      return arr(d.groups).map((g) => `${String(g.path)}  ${String(g.entries)} path${g.entries === 1 ? '' : 's'}, ${formatBytes(Number(g.size) || 0)}${g.whole ? ' (nothing declared inside: persist it whole, or delete it)' : ''}`);
+    case 'persistence':
+      return arr(d.problems).map((p) => `${String(p.path)}: ${(p.problems as string[]).join('; ')}`);
+    case 'units':
+      return arr(d.units).map((u) => `${String(u.unit)}: ${String(u.description)}`);
+    default:
+      return [];
+  }
+}
+
+function countOf(c: DriftCheck, lines: string[]): number {
+  const total = c.details.groupsTotal ?? c.details.packagesTotal;
+  return typeof total === 'number' ? total : lines.length;
+}
+
+export function driftHuman(checks: DriftCheck[], host: string): string {
+  const drifting = checks.filter((c) => c.status === 'drift').length;
+  const head = bold(`drift on ${host}: ${drifting ? `${drifting} of ${checks.length} kinds drift` : `no drift in ${checks.length} kinds`}`);
+  const out = [head];
+  for (const c of checks) {
+    out.push(`${c.kind.padEnd(KIND_WIDTH)}  ${colour(c.status)(c.status.padEnd(7))}  ${c.summary}`);
+    if (c.status !== 'drift') continue;
+    const pad = ' '.repeat(KIND_WIDTH + 4);
+    const lines = detailLines(c);
+    for (const l of lines.slice(0, LINES_PER_KIND)) out.push(`${pad}${l}`);
+    const more = countOf(c, lines) - Math.min(lines.length, LINES_PER_KIND);
+    if (more > 0) out.push(dim(`${pad}… and ${more} more (pantheragent drift --check ${c.kind} --json)`));
+    const run = str(c.details.run);
+    if (run) out.push(`${pad}${dim('run:')} ${run}`);
+  }
+  return out.join('\n');
+}
+
+export function historyHuman(standings: DriftStanding[], changes: DriftChange[], now: number): string {
+  if (!standings.length) return "drift has not run on this host yet: run 'pantheragent drift'";
+  const ago = (iso: string) => `${formatAge(now - Date.parse(iso))} ago`;
+  const out = [bold('kind         status   since                        measured')];
+  for (const s of standings) {
+    out.push(`${s.kind.padEnd(KIND_WIDTH)}  ${colour(s.status)(s.status.padEnd(7))}  ${`${s.since} (${ago(s.since)})`.padEnd(27)}  ${ago(s.measuredAt)}`);
+  }
+  if (changes.length) {
+    out.push('', bold('changes, newest first'));
+    for (const c of changes) out.push(`${c.at}  ${c.kind.padEnd(KIND_WIDTH)}  ${c.previous ?? 'new'} -> ${colour(c.status)(c.status)}  ${dim(c.summary)}`);
+  }
+  return out.join('\n');
+}
+
+/** For `status`: one line, or null when drift never ran. */
+export function driftSummaryJson(latest: DriftCheck[]) {
+  if (!latest.length) return null;
+  const measuredAt = latest.map((c) => c.measuredAt).sort()[0]!;
+  return {
+    measuredAt,
+    drifting: latest.filter((c) => c.status === 'drift').map((c) => c.kind),
+    unknown: latest.filter((c) => c.status === 'unknown').map((c) => c.kind),
+    checks: latest.map((c) => ({ kind: c.kind, status: c.status, summary: c.summary, measuredAt: c.measuredAt })),
+  };
+}
+
+export function driftSummaryHuman(s: ReturnType<typeof driftSummaryJson>, now: number): string {
+  if (!s) return "not measured yet (pantheragent drift)";
+  const age = `measured ${formatAge(now - Date.parse(s.measuredAt))} ago`;
+  if (!s.drifting.length) return `${green('none')} in ${s.checks.length} kinds${s.unknown.length ? ` (${s.unknown.length} unknown)` : ''}, ${age}`;
+  const first = s.checks.find((c) => c.status === 'drift')!;
+  return `${red(s.drifting.join(', '))}: ${first.kind} ${first.summary}${s.drifting.length > 1 ? ` (+${s.drifting.length - 1} more)` : ''}, ${age} (pantheragent drift)`;
+}
