@@ -1,0 +1,199 @@
+// `pantheragent daemon`: schedules (node-cron) for publishing the health state, drift
+// refresh, power re-verification and adoption of the last boot's wipe; SIGHUP reloads
+// the config (an invalid one is refused and the old one stays); SIGTERM stops at once.
+// Idle it holds only the cron timers: no polling loop, no open filesystem or database
+// between runs (each job opens what it needs and closes it).
+import { closeSync } from 'node:fs';
+import type { Agent } from '../agent.js';
+import type { Config } from '../config/schema.js';
+import type { DriftCheck } from '../drift/types.js';
+import { AgentError, LockedError } from '../errors.js';
+import { collectState, unavailableState } from '../health/collect.js';
+import { publishState } from '../health/publish.js';
+import type { HealthState } from '../health/state.js';
+import { resolveThresholds } from '../health/thresholds.js';
+import type { Logger } from '../util/log.js';
+import type { Pieces } from './pieces.js';
+
+/** The daemon's schedules, as data (cron: minute hour day month weekday). */
+export const DAEMON_JOBS = [
+  { name: 'publish', cron: '* * * * *', what: 'gather the health state and publish it for the endpoint' },
+  { name: 'power', cron: '*/10 * * * *', what: 're-verify the power profile against sysfs' },
+  { name: 'drift', cron: '*/30 * * * *', what: 'refresh the drift report' },
+  { name: 'adopt', cron: '17 * * * *', what: "take over the boot-time wipe's archived root (read-only, history, identity)" },
+] as const;
+export type JobName = (typeof DAEMON_JOBS)[number]['name'];
+
+export interface Scheduler {
+  schedule(name: string, cron: string, fn: () => Promise<void>): { stop(): void };
+}
+
+export type OpenAgent = (config: Config, log: Logger, opts: { mutating: boolean; waitSeconds: number }) => Agent;
+
+export interface DaemonOptions {
+  configPath: string;
+  log: Logger;
+  loadConfig: (file: string) => Config;
+  openAgent: OpenAgent;
+  scheduler: Scheduler;
+  pieces: Pieces;
+  now?: () => number;
+  /** Called once the first state is published (systemd readiness). */
+  onReady?: () => Promise<void>;
+}
+
+/** Release what an agent holds: the database, and the lock of a mutating one (closing its descriptor drops the flock). */
+function closeAgent(agent: Agent): void {
+  try {
+    agent.db.close();
+  } finally {
+    if (agent.lock) closeSync(agent.lock.fd);
+  }
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class Daemon {
+  config: Config;
+  private tasks: { stop(): void }[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  lastState: HealthState | null = null;
+
+  constructor(private readonly opts: DaemonOptions, config: Config) {
+    this.config = config;
+  }
+
+  /** Loads and checks the config: the parts the schema cannot see (thresholds) included. */
+  static load(opts: DaemonOptions): Config {
+    const config = opts.loadConfig(opts.configPath);
+    resolveThresholds(config, opts.configPath);
+    return config;
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.log;
+    await this.run('adopt');
+    await this.run('publish');
+    for (const job of DAEMON_JOBS) this.tasks.push(this.opts.scheduler.schedule(job.name, job.cron, () => this.run(job.name)));
+    const p = this.opts.pieces;
+    log.info(
+      { jobs: DAEMON_JOBS.map((j) => `${j.name} (${j.cron})`), drift: p.runDrift ? 'on' : 'not in this build', power: this.config.power.enable ? 'on' : 'disabled' },
+      'pantheragent daemon started',
+    );
+    await this.opts.onReady?.();
+    // Drift can take minutes (nix eval): it starts now and publishes when done.
+    void this.run('drift');
+  }
+
+  /** Jobs run one after another, so two never open the index at once; drift's slow part runs outside the queue. */
+  run(name: JobName): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (name === 'drift') return this.refreshDrift();
+    return this.enqueue(name, () => this.job(name));
+  }
+
+  /** The queue never rejects: a failed job is logged and the next one runs. */
+  private enqueue(name: string, fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn).catch((e) => this.opts.log.error({ err: message(e), job: name }, `job ${name} failed: ${message(e)}`));
+    this.queue = next;
+    return next;
+  }
+
+  private async job(name: Exclude<JobName, 'drift'>): Promise<void> {
+    if (this.stopped) return;
+    if (name === 'publish') return this.publish();
+    if (name === 'adopt') return this.adopt();
+    await this.verifyPower();
+    await this.publish();
+  }
+
+  private async publish(): Promise<void> {
+    const config = this.config;
+    const deps = { now: this.opts.now, readDrift: this.opts.pieces.readDrift, powerSummary: this.opts.pieces.powerSummary };
+    let state: HealthState;
+    let agent: Agent | null = null;
+    try {
+      agent = this.opts.openAgent(config, this.opts.log, { mutating: false, waitSeconds: 0 });
+    } catch (e) {
+      this.opts.log.error({ err: message(e) }, `cannot open the Btrfs filesystem: ${message(e)}`);
+      state = await unavailableState(config, message(e), deps);
+    }
+    if (agent) {
+      try {
+        state = await collectState(agent, deps);
+      } finally {
+        closeAgent(agent);
+      }
+    }
+    publishState(config.runtimeDir, state!);
+    this.lastState = state!;
+    this.opts.log.debug({ collectedAt: state!.collectedAt }, 'health state published');
+  }
+
+  /** A mutating open runs journal recovery and adoption after boot (openAgent); a busy lock means try next time. */
+  private async adopt(): Promise<void> {
+    let agent: Agent;
+    try {
+      agent = this.opts.openAgent(this.config, this.opts.log, { mutating: true, waitSeconds: 0 });
+    } catch (e) {
+      if (e instanceof LockedError) this.opts.log.info('another pantheragent holds the lock: adoption waits for the next run');
+      else this.opts.log.error({ err: message(e) }, `adoption after boot failed: ${message(e)}`);
+      return;
+    }
+    closeAgent(agent);
+  }
+
+  private async verifyPower(): Promise<void> {
+    const check = this.opts.pieces.profileDrift;
+    if (!check || !this.config.power.enable) return;
+    const r = await check(this.config);
+    if (r.status === 'drift') this.opts.log.warn({ details: r.details }, `power profile drift: ${r.summary}`);
+    else this.opts.log.debug({ status: r.status }, `power profile: ${r.summary}`);
+  }
+
+  private async refreshDrift(): Promise<void> {
+    const { runDrift, storeDrift } = this.opts.pieces;
+    if (!runDrift || !storeDrift) return;
+    const config = this.config;
+    let checks: DriftCheck[];
+    try {
+      checks = await runDrift(config, { log: this.opts.log });
+    } catch (e) {
+      this.opts.log.error({ err: message(e) }, `drift refresh failed: ${message(e)}`);
+      return;
+    }
+    if (this.stopped) return;
+    await this.enqueue('drift', () => {
+      const agent = this.opts.openAgent(config, this.opts.log, { mutating: false, waitSeconds: 0 });
+      try {
+        storeDrift(agent.db, checks);
+      } finally {
+        closeAgent(agent);
+      }
+      return this.publish();
+    });
+  }
+
+  /** SIGHUP: the new config replaces the old only when it is valid in every part. */
+  async reload(): Promise<boolean> {
+    let next: Config;
+    try {
+      next = Daemon.load(this.opts);
+    } catch (e) {
+      const issues = e instanceof AgentError ? e.details.issues : undefined;
+      this.opts.log.error({ file: this.opts.configPath, issues }, `configuration reload rejected, the previous configuration stays in force: ${message(e)}`);
+      return false;
+    }
+    this.config = next;
+    this.opts.log.info({ file: this.opts.configPath }, 'configuration reloaded');
+    await this.run('publish');
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.tasks) t.stop();
+    this.tasks = [];
+  }
+}

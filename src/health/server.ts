@@ -1,0 +1,221 @@
+// The health endpoint: loopback and this host's Tailscale addresses only; loopback
+// peers are served, tailnet peers only when tailscaled's LocalAPI says they carry an
+// allowed tag or login name (anything else, including LocalAPI trouble: 403). GET and
+// HEAD only. It reads the published state file and nothing else on this host.
+import { statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../util/log.js';
+import { discoverTailnet, isLoopback, isTailnet, LOOPBACK_ADDRESSES, unmapped } from './addresses.js';
+import { healthDocument, METRICS_CONTENT_TYPE, metricsText } from './doc.js';
+import { allowedBy, whois, type WhoIs } from './localapi.js';
+import { readState, statePath, type ReadState } from './publish.js';
+
+export interface HealthServerOptions {
+  config: Config;
+  log: Logger;
+  version: string;
+  /** Injectable for tests: the clock the verdicts use. */
+  now?: () => number;
+  /** Injectable for tests: this host's Tailscale addresses. */
+  discover?: () => Promise<{ addresses: string[]; from: string }>;
+}
+
+type Health = Config['health'];
+
+/** Reads the state file again only when it was replaced (the daemon renames a new one in). */
+class StateCache {
+  private key = '';
+  private read: ReadState = { ok: false, why: 'not read yet' };
+  constructor(private readonly runtimeDir: string) {}
+  get(): { read: ReadState; key: string } {
+    const st = statSync(statePath(this.runtimeDir), { throwIfNoEntry: false });
+    const key = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : 'absent';
+    if (key !== this.key || key === 'absent') {
+      this.read = readState(this.runtimeDir);
+      this.key = key;
+    }
+    return { read: this.read, key };
+  }
+}
+
+/** A rendered body per state file and second: under load, most requests are a lookup. */
+class RenderCache {
+  private cached = new Map<string, { status: number; body: string }>();
+  get(key: string, render: () => { status: number; body: string }) {
+    let hit = this.cached.get(key);
+    if (!hit) {
+      if (this.cached.size > 8) this.cached.clear();
+      hit = render();
+      this.cached.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...extra });
+  res.end(body); // on HEAD, node sends the headers only
+}
+
+export class HealthServer {
+  private servers = new Map<string, Server>();
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private state: StateCache;
+  private render = new RenderCache();
+  private lastLocalApiWarning = 0;
+  private readonly now: () => number;
+  private readonly h: Health;
+
+  constructor(private readonly opts: HealthServerOptions) {
+    this.h = opts.config.health;
+    this.now = opts.now ?? Date.now;
+    this.state = new StateCache(opts.config.runtimeDir);
+  }
+
+  /** Where it listens now, as "address:port". */
+  addresses(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.h.listen.includes('loopback')) {
+      for (const a of LOOPBACK_ADDRESSES) await this.listenOn(a, a === '::1');
+      if (this.servers.size === 0) throw new Error(`could not listen on loopback port ${this.h.port}`);
+    }
+    if (this.h.listen.includes('tailscale')) await this.findTailnet();
+  }
+
+  /** Listens on this host's Tailscale addresses, asking again every retryMs until one works. */
+  private async findTailnet(): Promise<void> {
+    if (this.closed) return;
+    const discover = this.opts.discover ?? (() => discoverTailnet(this.h.tailscaleSocket, this.h.limits.whoisTimeoutMs));
+    const { addresses, from } = await discover();
+    let listening = 0;
+    for (const a of addresses) if (isTailnet(a) && (await this.listenOn(a, true))) listening++;
+    if (listening > 0) {
+      this.opts.log.info({ addresses: this.addresses(), from }, 'listening on the tailnet');
+      return;
+    }
+    this.opts.log.info({ retryMs: this.h.limits.retryMs }, 'no Tailscale address yet (tailscaled not up?): trying again');
+    this.retry = setTimeout(() => void this.findTailnet().catch((e) => this.opts.log.error({ err: e }, 'looking for Tailscale addresses failed')), this.h.limits.retryMs);
+  }
+
+  private listenOn(address: string, optional: boolean): Promise<boolean> {
+    const key = address.includes(':') ? `[${address}]:${this.h.port}` : `${address}:${this.h.port}`;
+    if (this.servers.has(key)) return Promise.resolve(true);
+    const l = this.h.limits;
+    const server = createServer(
+      {
+        maxHeaderSize: l.maxHeaderBytes,
+        headersTimeout: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+        requestTimeout: l.requestTimeoutMs,
+        keepAliveTimeout: 5000,
+        // How often node looks for requests past their deadlines (default 30 s).
+        connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(l.headersTimeoutMs / 2))),
+      },
+      (req, res) => void this.handle(req, res).catch((e) => {
+        this.opts.log.error({ err: e }, 'health request failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      }),
+    );
+    server.maxConnections = l.maxConnections;
+    return new Promise((resolve, reject) => {
+      const fail = (e: NodeJS.ErrnoException) => {
+        if (optional && ['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EADDRINUSE'].includes(e.code ?? '')) {
+          this.opts.log.warn({ address: key, code: e.code }, `not listening on ${key}: ${e.message}`);
+          resolve(false);
+        } else reject(e);
+      };
+      server.once('error', fail);
+      server.listen({ host: address, port: this.h.port, ipv6Only: address.includes(':'), exclusive: true }, () => {
+        server.off('error', fail);
+        server.on('error', (e) => this.opts.log.error({ err: e, address: key }, 'listener error'));
+        this.servers.set(key, server);
+        this.opts.log.info({ address: key }, `health endpoint listening on http://${key}`);
+        resolve(true);
+      });
+    });
+  }
+
+  private async authorize(req: IncomingMessage): Promise<{ ok: true; who: string } | { ok: false; why: string }> {
+    const peer = req.socket.remoteAddress;
+    if (!peer) return { ok: false, why: 'no peer address' };
+    if (isLoopback(peer)) return { ok: true, who: 'loopback' };
+    if (!isTailnet(peer)) return { ok: false, why: `${peer} is neither loopback nor a tailnet address` };
+    const ip = unmapped(peer);
+    const addr = ip.includes(':') ? `[${ip}]:${req.socket.remotePort}` : `${ip}:${req.socket.remotePort}`;
+    let w: WhoIs | null;
+    try {
+      w = await whois(this.h.tailscaleSocket, addr, this.h.limits.whoisTimeoutMs);
+    } catch (e) {
+      const t = this.now();
+      if (t - this.lastLocalApiWarning > 10_000) {
+        this.lastLocalApiWarning = t;
+        this.opts.log.warn({ err: (e as Error).message }, 'tailscaled LocalAPI did not answer whois: refusing tailnet peers until it does');
+      }
+      return { ok: false, why: `LocalAPI: ${(e as Error).message}` };
+    }
+    if (!w) return { ok: false, why: `tailscaled knows no peer at ${addr}` };
+    const by = allowedBy(w, this.h.allow);
+    return by ? { ok: true, who: `${w.node ?? addr} (${by})` } : { ok: false, why: `${w.node ?? addr} has no allowed tag or login name` };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = await this.authorize(req);
+    if (!auth.ok) {
+      this.opts.log.info({ peer: req.socket.remoteAddress, why: auth.why }, 'health request refused');
+      return send(res, 403, 'text/plain; charset=utf-8', 'forbidden\n');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(res, 405, 'text/plain; charset=utf-8', 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    const now = this.now();
+    switch (path) {
+      case '/livez':
+        return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      case '/readyz': {
+        const { read } = this.state.get();
+        if (!read.ok) return send(res, 503, 'text/plain; charset=utf-8', `not ready: ${read.why}\n`);
+        const age = (now - Date.parse(read.state.collectedAt)) / 1000;
+        if (age > read.state.thresholds.staleAfterSeconds) {
+          return send(res, 503, 'text/plain; charset=utf-8', `not ready: the health state is ${Math.round(age)}s old (stale after ${read.state.thresholds.staleAfterSeconds}s)\n`);
+        }
+        return send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+      }
+      case '/health': {
+        const { read, key } = this.state.get();
+        const r = this.render.get(`h:${key}:${Math.floor(now / 1000)}`, () => {
+          const doc = healthDocument(read, now, this.opts.version);
+          return { status: doc.status === 'fail' ? 503 : 200, body: JSON.stringify(doc) };
+        });
+        return send(res, r.status, 'application/health+json', r.body);
+      }
+      case '/metrics': {
+        const { read, key } = this.state.get();
+        const r = this.render.get(`m:${key}:${Math.floor(now / 1000)}`, () => ({ status: 200, body: metricsText(read, now, this.opts.version) }));
+        return send(res, r.status, METRICS_CONTENT_TYPE, r.body);
+      }
+      default:
+        return send(res, 404, 'text/plain; charset=utf-8', 'not found: /livez /readyz /health /metrics\n');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await Promise.all(
+      [...this.servers.values()].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    this.servers.clear();
+  }
+}

@@ -1,0 +1,71 @@
+// The health state: every fact the daemon gathered, in one document that it publishes
+// and that `serve-health`, `health` and `status` only read. Facts, not verdicts: the
+// verdicts (pass/warn/fail) are computed when the document is served (doc.ts), so a
+// snapshot's age keeps growing even if the daemon stopped publishing.
+// The schema parses the published file, which the endpoint treats as untrusted input.
+import * as z from 'zod';
+import { DRIFT_KINDS } from '../drift/types.js';
+
+/** A fact that was gathered, or why it could not be. Never a guess. */
+const fact = <T extends z.ZodType>(value: T) =>
+  z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), value }), z.strictObject({ ok: z.literal(false), why: z.string() })]);
+
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 time' });
+
+export const SourceFactSchema = z.strictObject({
+  source: z.string(),
+  count: z.number().int().min(0),
+  newest: z.strictObject({ name: z.string(), time: isoTime }).nullable(),
+});
+
+export const WipeFactSchema = z.strictObject({
+  status: z.enum(['never', 'unreadable', 'ok', 'failed', 'skipped']),
+  time: isoTime.nullable(),
+  archived: z.string().nullable(),
+  error: z.string().nullable(),
+});
+
+/** A drift result without its details (they can be long lists; `drift` shows them). */
+export const DriftFactSchema = z.strictObject({
+  kind: z.enum(DRIFT_KINDS),
+  status: z.enum(['ok', 'drift', 'unknown']),
+  summary: z.string(),
+  measuredAt: isoTime,
+});
+
+export const PowerFactSchema = z
+  .strictObject({
+    profile: z.string().nullable(),
+    onBattery: z.boolean().nullable(),
+    batteryPercent: z.number().nullable(),
+    knobsOk: z.number().int().min(0),
+    knobsTotal: z.number().int().min(0),
+    conflicts: z.array(z.string()),
+  })
+  .nullable();
+
+export const ThresholdsSchema = z.strictObject({
+  snapshots: z.record(z.string(), z.strictObject({ warnSeconds: z.number().positive(), failSeconds: z.number().positive() })),
+  freeSpace: z.strictObject({ warnPercent: z.number(), failPercent: z.number() }),
+  retentionPendingWarn: z.number().int().min(0),
+  staleAfterSeconds: z.number().positive(),
+});
+
+export const HealthStateSchema = z.strictObject({
+  version: z.literal(1),
+  agentVersion: z.string(),
+  host: z.string(),
+  collectedAt: isoTime,
+  thresholds: ThresholdsSchema,
+  snapshots: fact(z.array(SourceFactSchema)),
+  wipe: fact(WipeFactSchema),
+  retention: fact(z.strictObject({ snapshots: z.number().int().min(0), roots: z.number().int().min(0) })),
+  disk: fact(z.strictObject({ size: z.number().min(0), free: z.number().min(0), freePercent: z.number() })),
+  drift: fact(z.array(DriftFactSchema)),
+  /** null inside: power management is disabled on this host. */
+  power: fact(PowerFactSchema),
+});
+
+export type HealthState = z.output<typeof HealthStateSchema>;
+export type Thresholds = HealthState['thresholds'];
+export type Fact<T> = { ok: true; value: T } | { ok: false; why: string };
