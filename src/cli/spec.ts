@@ -145,6 +145,33 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['pantheragent render-initrd > wipe.sh', 'pantheragent render-initrd --json | jq -r .script'],
     load: () => import('./commands/render-initrd.js'),
   },
+  {
+    name: 'health',
+    summary: 'the health document the endpoint serves (exit 2 when it fails)',
+    usage: 'health',
+    options: {},
+    args: 'none',
+    examples: ['pantheragent health', "pantheragent health --json | jq '.checks[\"snapshots:age\"]'"],
+    load: () => import('./commands/health.js'),
+  },
+  {
+    name: 'daemon',
+    summary: 'long-running (systemd): schedules, power re-verification, drift, the health state',
+    usage: 'daemon',
+    options: {},
+    args: 'none',
+    examples: ['pantheragent daemon', 'systemctl reload pantheragent   # SIGHUP: reload the config'],
+    load: () => import('./commands/daemon.js'),
+  },
+  {
+    name: 'serve-health',
+    summary: 'the read-only HTTP health endpoint on loopback and the tailnet (unprivileged)',
+    usage: 'serve-health',
+    options: {},
+    args: 'none',
+    examples: ['pantheragent serve-health', 'curl http://127.0.0.1:9473/health'],
+    load: () => import('./commands/serve-health.js'),
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
