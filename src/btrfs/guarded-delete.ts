@@ -73,35 +73,37 @@ export interface DeleteOutcome {
   failed: { path: string; error: string }[];
 }
 
-/**
- * Deletes the given subvolumes (paths relative to top). Each path is checked first; a
- * refused path is reported as failed and never reaches btrfs, and one failure does
- * not stop the others. Per batch: one fresh listing and mount check, then one delete
- * by id each, the last of the batch waiting for the transaction commit.
- */
-export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?: number; onProgress?: (done: number) => void } = {}): DeleteOutcome {
-  const out: DeleteOutcome = { deleted: [], failed: [] };
+/** The check half: every path's refusal, or its identity. Fails closed when mounts cannot be read. */
+export function checkAll(rels: string[], guard: DeleteGuard): { allowed: CheckedSubvolume[]; failed: DeleteOutcome['failed'] } {
+  const failed: DeleteOutcome['failed'] = [];
   let mounted: Map<number, string[]>;
   let defaultId: number;
   try {
     mounted = mountedAnywhere(guard.top);
     defaultId = defaultSubvolumeId(guard.top);
   } catch (e) {
-    // Fail closed: what cannot be checked is not deleted.
-    for (const rel of rels) out.failed.push({ path: rel, error: `refused: cannot check mounts (${(e as Error).message})` });
-    return out;
+    return { allowed: [], failed: rels.map((rel) => ({ path: rel, error: `refused: cannot check mounts (${(e as Error).message})` })) };
   }
   const allowed: CheckedSubvolume[] = [];
   for (const rel of rels) {
     const c = check(rel, guard, mounted, defaultId);
-    if (typeof c === 'string') out.failed.push({ path: rel, error: `refused: ${c}` });
+    if (typeof c === 'string') failed.push({ path: rel, error: `refused: ${c}` });
     else allowed.push(c);
   }
+  return { allowed, failed };
+}
+
+/**
+ * The act half: per batch, one fresh listing and mount check, then one delete by id
+ * each (the last of the batch waits for the transaction commit). What changed since
+ * its check is refused.
+ */
+export function deleteChecked(top: string, checked: CheckedSubvolume[], out: DeleteOutcome, opts: { batch?: number; onProgress?: (done: number) => void } = {}): void {
   const size = opts.batch ?? 32;
-  for (let i = 0; i < allowed.length; i += size) {
-    const chunk = allowed.slice(i, i + size);
-    const fresh = new Map(listSubvolumes(guard.top).map((s) => [s.id, s]));
-    const mountedNow = mountedAnywhere(guard.top);
+  for (let i = 0; i < checked.length; i += size) {
+    const chunk = checked.slice(i, i + size);
+    const fresh = new Map(listSubvolumes(top).map((s) => [s.id, s]));
+    const mountedNow = mountedAnywhere(top);
     const go: CheckedSubvolume[] = [];
     for (const c of chunk) {
       const why = changedSince(c, fresh) ?? (mountedNow.has(c.id) ? `${c.rel} was mounted since it was checked (${mountedNow.get(c.id)!.join(', ')})` : null);
@@ -110,11 +112,22 @@ export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?
       else go.push(c);
     }
     go.forEach((c, j) => {
-      const r = run('btrfs', ['subvolume', 'delete', ...(j === go.length - 1 ? ['--commit-after'] : []), '--subvolid', String(c.id), guard.top], { allowFail: true });
+      const r = run('btrfs', ['subvolume', 'delete', ...(j === go.length - 1 ? ['--commit-after'] : []), '--subvolid', String(c.id), top], { allowFail: true });
       if (r.code === 0) out.deleted.push(c.rel);
       else out.failed.push({ path: c.rel, error: r.stderr.trim() || `exit ${r.code}` });
     });
     opts.onProgress?.(out.deleted.length + out.failed.length);
   }
+}
+
+/**
+ * Deletes the given subvolumes (paths relative to top). Each path is checked first; a
+ * refused path is reported as failed and never reaches btrfs, and one failure does
+ * not stop the others.
+ */
+export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?: number; onProgress?: (done: number) => void } = {}): DeleteOutcome {
+  const { allowed, failed } = checkAll(rels, guard);
+  const out: DeleteOutcome = { deleted: [], failed };
+  deleteChecked(guard.top, allowed, out, opts);
   return out;
 }

@@ -11,22 +11,71 @@ export interface SubvolumeInfo {
   parentUuid: string | null;
   receivedUuid: string | null;
   uuid: string;
-  /** Path from the filesystem's top level (subvolid 5). */
+  /** Path from the filesystem's top level (subvolid 5), as listed (invalid UTF-8 shows as U+FFFD). */
   path: string;
+  /**
+   * Set when the path cannot be trusted as a name: it holds a newline or another
+   * control character, is not valid UTF-8, or its line is ambiguous (another entry
+   * claims the same id, UUID or path). Such a subvolume is listed (escaped) and
+   * never acted on: the agent only ever makes plain names.
+   */
+  odd?: string;
 }
 
-const LIST_RE =
-  /^ID (\d+) gen (\d+) cgen (\d+) parent (\d+) top level (\d+) parent_uuid (\S+)\s+received_uuid (\S+)\s+uuid (\S+) path (.+)$/;
+// UUID fields are checked for their shape: a line that only looks like an entry (a
+// name forging one) but gets a field wrong is a continuation, not an entry.
+const U = '(-|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})';
+const LIST_RE = new RegExp(
+  `^ID (\\d+) gen (\\d+) cgen (\\d+) parent (\\d+) top level (\\d+) parent_uuid ${U}\\s+received_uuid ${U}\\s+uuid ${U} path ([^]*)$`,
+);
 
 const uuidOrNull = (s: string) => (s === '-' ? null : s);
 
-/** `btrfs subvolume list -p -c -u -q -R <mnt>` */
+/**
+ * A name as people can read it on one line: control characters as \n, \t or \xNN,
+ * the replacement character of invalid UTF-8 as \ufffd, and a backslash doubled
+ * (only when something needed escaping, so plain names print as they are).
+ */
+export function escapeName(name: string): string {
+  if (!oddCharacters(name)) return name;
+  return name.replace(/[\\\p{Cc}\ufffd]/gu, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\ufffd') return '\\ufffd';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
+/** Why a name is odd (control characters, invalid UTF-8), or null for a plain name. */
+export function oddCharacters(name: string): string | null {
+  if (name.includes('\n')) return 'the name contains a newline';
+  if (/\p{Cc}/u.test(name)) return 'the name contains control characters';
+  if (name.includes('\ufffd')) return 'the name is not valid UTF-8';
+  return null;
+}
+
+/**
+ * `btrfs subvolume list -p -c -u -q -R <mnt>`. btrfs-progs prints each path raw, so
+ * a name with a newline (any user may create a subvolume in their home) spills onto
+ * the next line(s): a line that is not an entry continues the previous entry's path.
+ * Such a spilled name could even forge an entry line, so entries that share an id, a
+ * UUID or a path are all marked odd: the forgery and the real one alike are then left
+ * alone rather than trusted. Never throws on odd names; throws only when the output
+ * does not start with an entry (the format changed).
+ */
 export function parseSubvolumeList(out: string): SubvolumeInfo[] {
   const res: SubvolumeInfo[] = [];
-  for (const line of out.split('\n')) {
-    if (line.trim() === '') continue;
+  const lines = out.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (const line of lines) {
     const m = LIST_RE.exec(line);
-    if (!m) throw new ParseError('btrfs subvolume list output', line, 'unexpected line format');
+    if (!m) {
+      const prev = res[res.length - 1];
+      if (!prev) throw new ParseError('btrfs subvolume list output', line, 'unexpected line format');
+      prev.path += '\n' + line;
+      continue;
+    }
     res.push({
       id: Number(m[1]),
       gen: Number(m[2]),
@@ -38,6 +87,24 @@ export function parseSubvolumeList(out: string): SubvolumeInfo[] {
       uuid: m[8]!,
       path: m[9]!.replace(/^<FS_TREE>\//, ''),
     });
+  }
+  const seen = { id: new Map<number, number>(), uuid: new Map<string, number>(), path: new Map<string, number>() };
+  const count = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (const e of res) {
+    count(seen.id, e.id);
+    count(seen.uuid, e.uuid);
+    count(seen.path, e.path);
+  }
+  const byId = new Map(res.map((e) => [e.id, e]));
+  for (const e of res) {
+    const parent = e.parent === 5 ? null : byId.get(e.parent);
+    const why = oddCharacters(e.path);
+    if (why) e.odd = why;
+    else if (seen.id.get(e.id)! > 1 || seen.uuid.get(e.uuid)! > 1 || seen.path.get(e.path)! > 1) {
+      e.odd = 'another listed entry claims the same id, UUID or path (a name with a newline can forge a line)';
+    } else if (e.parent !== e.topLevel || (parent && !e.path.startsWith(parent.path + '/'))) {
+      e.odd = 'its path does not lie in its parent subvolume (a name with a newline can forge a line)';
+    }
   }
   return res;
 }
@@ -147,6 +214,8 @@ export function parseFilesystemUsage(out: string): FilesystemUsage {
 export interface MountInfo {
   mountId: number;
   parentId: number;
+  /** MAJOR:MINOR of the filesystem (its superblock): the same for every mount of one Btrfs filesystem, in every namespace. */
+  dev: string;
   /** Root of the mount within its filesystem (for Btrfs: the subvolume path, e.g. "/@persist"). */
   root: string;
   mountPoint: string;
@@ -171,6 +240,7 @@ export function parseMountInfo(text: string): MountInfo[] {
     res.push({
       mountId: Number(a[0]),
       parentId: Number(a[1]),
+      dev: a[2]!,
       root: unescapeMount(a[3]!),
       mountPoint: unescapeMount(a[4]!),
       options: a[5]!,

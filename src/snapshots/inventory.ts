@@ -134,3 +134,11 @@ export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { adde
   })();
   return { added, removed };
 }
+
+/** A name more than this ahead of the clock is "in the future" (a clock that was wrong); less is ordinary skew. */
+export const FUTURE_SLACK_MS = 5 * 60_000;
+
+/** Snapshots and archived roots whose names are dated after `now`: shown as a warning by status and health. */
+export function futureDated(inv: Inventory, now: number): Entry[] {
+  return [...inv.snapshots, ...inv.roots].filter((e) => e.instant > now + FUTURE_SLACK_MS);
+}

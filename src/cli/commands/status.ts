@@ -1,7 +1,8 @@
 import { filesystemUsage } from '../../btrfs/btrfs.js';
 import { currentPlan } from '../../retention/prune.js';
 import { VERSION } from '../help.js';
-import { bold, formatAge, formatBytes, isoTime, red, table } from '../output.js';
+import { futureDated } from '../../snapshots/inventory.js';
+import { bold, formatAge, formatBytes, isoTime, red, table, yellow } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { lastWipeHuman, lastWipeJson } from '../wipe-view.js';
 
@@ -24,6 +25,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     roots: { archived: inv.roots.length, oldest: inv.roots[0] ? isoTime(inv.roots[0].instant) : null, pruneWouldDelete: inv.roots.filter((r) => condemned.has(r.rel)).length },
     wipe: lastWipeJson(agent.lastWipe()),
     foreign: inv.foreign.length,
+    // Names dated ahead of the clock (a clock that was wrong for a while): kept, and shown.
+    future: futureDated(inv, now).map((e) => ({ path: e.rel, time: isoTime(e.instant) })),
     disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
   };
   const rows = sources.map((s) => [
@@ -42,6 +45,9 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     `${(100 - usage.freePercent).toFixed(0)}% used`,
     `${formatBytes(usage.freeEstimated)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
   ]);
+  if (json.future.length) {
+    rows.push(['clock', yellow(`${json.future.length} dated in the future`), `e.g. ${json.future[0]!.path}: the clock was wrong when it was made; kept, and the newest by creation is kept too`]);
+  }
   if (inv.foreign.length) rows.push(['foreign', `${inv.foreign.length} entries`, 'in snapshot/archive dirs, never deleted (pantheragent list)']);
   return { json, human: `${bold(`pantheragent ${VERSION} on ${config.host}`)}\n${table(null, rows)}` };
 }
