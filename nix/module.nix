@@ -9,6 +9,9 @@
 # The settings become /etc/pantheragent/config.json, checked at build time by the
 # agent's own schema (`pantheragent check-config`), so a typo fails the build, not the
 # boot. The initrd wipe script is rendered from the same file at build time.
+#
+# `package` defaults to pkgs.pantheragent (the flake's overlays.default); the flake's
+# nixosModules.default sets it to the flake's own package.
 {
   config,
   lib,
@@ -25,29 +28,55 @@ let
   settingsFormat = pkgs.formats.json { };
   exe = "${cfg.package}/bin/pantheragent";
 
+  # The agent that runs at build time (check-config, render-initrd). When the build
+  # machine cannot run this host's binaries (cross), the build platform's agent does:
+  # both steps read a JSON file and write text, the same on every platform.
+  buildAgent =
+    if pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform then
+      cfg.package
+    else
+      pkgs.buildPackages.callPackage ./package.nix { };
+  buildExe = "${buildAgent}/bin/pantheragent";
+
   rawConfigFile = settingsFormat.generate "pantheragent-settings.json" cfg.settings;
 
-  # The file every unit reads: the settings, only once the agent has accepted them.
+  # The file every unit reads: the settings, once the agent has accepted them.
   configFile =
-    pkgs.runCommand "pantheragent-config.json"
-      {
-        preferLocalBuild = true;
-      }
-      ''
-        ${exe} --log-level error check-config ${rawConfigFile}
-        cp ${rawConfigFile} $out
-      '';
+    if cfg.checkConfig then
+      pkgs.runCommand "pantheragent-config.json"
+        {
+          preferLocalBuild = true;
+        }
+        ''
+          ${buildExe} --log-level error check-config ${rawConfigFile}
+          cp ${rawConfigFile} $out
+        ''
+    else
+      rawConfigFile;
 
-  # The initrd's root wipe: a POSIX sh script rendered from the checked configuration.
+  # The initrd's root wipe: a POSIX sh script rendered from the configuration (which
+  # render-initrd parses with the same schema, checkConfig or not).
   wipeScript =
     pkgs.runCommand "pantheragent-wipe"
       {
         preferLocalBuild = true;
       }
       ''
-        ${exe} --log-level error --config ${configFile} render-initrd > $out
+        ${buildExe} --log-level error --config ${configFile} render-initrd > $out
         chmod 0555 $out
       '';
+
+  # The agent's own rule for `host` (src/config/schema.ts).
+  validHost = name: builtins.match "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?" name != null;
+
+  # A unit wanted by these targets and ordered after them runs once the machine is
+  # back from sleep (systemd.special(7): the target is reached after resume).
+  sleepTargets = [
+    "suspend.target"
+    "hibernate.target"
+    "hybrid-sleep.target"
+    "suspend-then-hibernate.target"
+  ];
 
   absolutePath = types.strMatching "/.*";
   profile = types.enum [
@@ -96,6 +125,17 @@ let
     # The top level is mounted inside the unit's own mount namespace, so it never
     # shows up (or lingers) in the host's.
     PrivateMounts = true;
+    # Devices: the Btrfs device (mounting the top level opens it) and btrfs-control,
+    # plus the standard pseudo devices (DevicePolicy=closed). Not PrivateDevices: the
+    # device must stay visible.
+    DevicePolicy = "closed";
+    DeviceAllow = [
+      "/dev/btrfs-control rw"
+      "${s.btrfs.device} rw"
+    ];
+    # Other users' processes stay hidden. Not ProcSubset=pid: taking over a boot
+    # (src/wipe/adopt.ts) reads /proc/sys/kernel/random/boot_id.
+    ProtectProc = "invisible";
     CapabilityBoundingSet = [
       "CAP_SYS_ADMIN"
       "CAP_DAC_OVERRIDE"
@@ -109,7 +149,8 @@ let
       s.stateDir
       s.runtimeDir
     ] ++ lib.optional (s.btrfs.topLevel != null) s.btrfs.topLevel;
-    ProtectHome = "read-only";
+    # Subvolumes are reached through the top-level mount, never through /home.
+    ProtectHome = true;
     PrivateTmp = true;
     ProtectClock = true;
     ProtectHostname = true;
@@ -140,11 +181,22 @@ in
   options.services.pantheragent = {
     enable = mkEnableOption "pantheragent, the Btrfs snapshot, root-wipe, drift and power-profile agent";
 
-    package = mkOption {
-      type = types.package;
-      default = pkgs.callPackage ./package.nix { };
-      defaultText = literalExpression "pkgs.callPackage ./nix/package.nix { }";
-      description = "The pantheragent package.";
+    package = lib.mkPackageOption pkgs "pantheragent" {
+      extraDescription = ''
+        The flake's `nixosModules.default` sets it to the flake's own
+        `packages.<system>.default`; with `nix/module.nix` alone, add the flake's
+        `overlays.default` or set it.
+      '';
+    };
+
+    checkConfig = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Check `settings` with `pantheragent check-config` at build time, so that a typo
+        or an unknown key fails the build, not the boot. When the build machine cannot
+        run the host's binaries, the build platform's agent checks it.
+      '';
     };
 
     wipeRoot.enable = mkEnableOption ''
@@ -156,14 +208,17 @@ in
     '';
 
     snapshotSchedule = mkOption {
-      type = types.str;
+      type = types.nullOr types.str;
       default = "hourly";
       example = "*:0/15";
       description = ''
         When pantheragent-snapshot.timer snapshots every source and applies retention
         (`pantheragent snapshot --prune`), as a systemd calendar expression
-        ({manpage}`systemd.time(7)`). A run missed while the machine was off or asleep
-        happens at the next boot or resume.
+        ({manpage}`systemd.time(7)`), or null for no timer (the daemon, or you, run
+        it). A run missed while the machine was off or asleep happens at the next boot
+        or resume. Each host starts its runs at a fixed offset of up to 5 minutes
+        (`RandomizedDelaySec`, `FixedRandomDelay`), so that a fleet does not snapshot
+        all at once.
       '';
     };
 
@@ -190,10 +245,13 @@ in
         freeformType = settingsFormat.type;
         options = {
           host = mkOption {
-            type = types.strMatching "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
-            default = config.networking.hostName;
-            defaultText = literalExpression "config.networking.hostName";
-            description = "Name of this host in the health document, the metrics and the drift report.";
+            type = types.str;
+            default = lib.toLower config.networking.hostName;
+            defaultText = literalExpression "lib.toLower config.networking.hostName";
+            description = ''
+              Name of this host in the health document, the metrics and the drift
+              report: lowercase letters, digits and `-` (a host name).
+            '';
           };
 
           stateDir = mkOption {
@@ -325,6 +383,10 @@ in
     {
       assertions = [
         {
+          assertion = validHost s.host;
+          message = "services.pantheragent.settings.host (\"${s.host}\", from networking.hostName unless set) is not a host name the agent accepts: lowercase letters, digits and '-', at most 63, not starting or ending with '-'. Set services.pantheragent.settings.host.";
+        }
+        {
           assertion = cfg.wipeRoot.enable -> stateDirPersistent;
           message = "services.pantheragent.settings.stateDir (${s.stateDir}) is on the root that is wiped at every boot, so the snapshot index would be lost: put it under settings.persistence.storage (${s.persistence.storage}), or persist it and add it to settings.persistence.directories.";
         }
@@ -359,14 +421,16 @@ in
           RestartSec = "5s";
           CacheDirectory = "pantheragent";
           CacheDirectoryMode = "0700";
-          # Power profiles are written to /sys.
-          ProtectKernelTunables = !s.power.enable;
+          # /sys stays read-only here (ProtectKernelTunables, from the hardening): the
+          # daemon verifies power knobs; only pantheragent-profile.service writes them.
         };
       };
 
       systemd.services.pantheragent-snapshot = {
         description = "pantheragent: snapshot the persistent subvolumes, then apply retention";
         after = [ "local-fs.target" ];
+        # A switch does not interrupt a run (the next one reads the new file).
+        restartIfChanged = false;
         serviceConfig = btrfsUnitHardening // {
           Type = "oneshot";
           ExecStart = "${exe} snapshot --prune";
@@ -375,12 +439,15 @@ in
         };
       };
 
-      systemd.timers.pantheragent-snapshot = {
-        description = "pantheragent: hourly snapshots and retention";
+      systemd.timers.pantheragent-snapshot = mkIf (cfg.snapshotSchedule != null) {
+        description = "pantheragent: scheduled snapshots and retention";
         wantedBy = [ "timers.target" ];
         timerConfig = {
           OnCalendar = cfg.snapshotSchedule;
           Persistent = true;
+          RandomizedDelaySec = lib.mkDefault "5m";
+          FixedRandomDelay = lib.mkDefault true;
+          AccuracySec = lib.mkDefault "1m";
         };
       };
 
@@ -458,9 +525,13 @@ in
         message = "${name} is enabled and would fight pantheragent over the power profile: set ${name}.enable = lib.mkForce false, or services.pantheragent.settings.power.enable = false.";
       }) powerManagers;
 
+      # Run by the udev rule below when the power source changes, and after every
+      # resume from sleep (the power source may have changed while asleep).
       systemd.services.pantheragent-profile = {
         description = "pantheragent: apply the power profile for the current power source";
-        after = [ "local-fs.target" ];
+        after = [ "local-fs.target" ] ++ sleepTargets;
+        wantedBy = sleepTargets;
+        restartIfChanged = false;
         serviceConfig = {
           Type = "oneshot";
           ExecStart = "${exe} profile auto";
@@ -480,6 +551,10 @@ in
           ProtectHome = true;
           PrivateTmp = true;
           PrivateNetwork = true;
+          # /sys is not /dev: no device node is needed.
+          PrivateDevices = true;
+          ProtectProc = "invisible";
+          ProcSubset = "pid";
           ProtectClock = true;
           ProtectHostname = true;
           ProtectKernelLogs = true;

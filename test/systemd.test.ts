@@ -1,13 +1,16 @@
 // The plain unit files in systemd/: `systemd-analyze verify` accepts them without a
-// single warning once their placeholders point at real executables, and the
-// properties the design depends on hold. The udev rule is checked against udev's rule
-// grammar. (test/nix.test.ts checks that the NixOS module generates the same units.)
+// single warning once their placeholders point at real executables, their
+// `systemd-analyze security --offline` exposure stays within its bounds, every
+// ExecStart runs a command the CLI has, and the properties the design depends on hold.
+// The udev rule is checked against udev's rule grammar. (test/nix.test.ts checks
+// that the NixOS module renders the same units.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cliCommandProblem } from './helpers/commands.js';
 import { skipUnless } from './helpers/env.js';
 import { parseUnit, type Ini } from './helpers/units.js';
 
@@ -90,16 +93,72 @@ test('systemd-analyze verify does report what is wrong in them (control)', { ski
   assert.match(m.output, /is not executable/);
 });
 
-test('daemon: root with CAP_SYS_ADMIN, private mounts, strict read-only system', () => {
+test('systemd-analyze security --offline: health exposure <= 2.0, the daemon and snapshot < 3.0, profile <= 2.0', { skip: skipVerify }, (t) => {
+  const dir = mkdtempSync(join(tmp, 'security-'));
+  installCopies(dir);
+  const score: Record<string, number> = {};
+  for (const f of UNITS.filter((f) => f.endsWith('.service') && f !== 'pantheragent-wipe.service')) {
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', '--no-pager', join(dir, f)], { encoding: 'utf8' });
+    const m = /Overall exposure level for \S+: (\d+\.\d)/.exec(`${r.stdout}${r.stderr}`);
+    assert.ok(m, `${f}:\n${r.stdout}${r.stderr}`);
+    score[f] = Number(m[1]);
+  }
+  t.diagnostic(JSON.stringify(score));
+  assert.ok(score['pantheragent-health.service']! <= 2.0, JSON.stringify(score));
+  assert.ok(score['pantheragent.service']! < 3.0, JSON.stringify(score));
+  assert.ok(score['pantheragent-snapshot.service']! < 3.0, JSON.stringify(score));
+  assert.ok(score['pantheragent-profile.service']! <= 2.0, JSON.stringify(score));
+});
+
+test('no unit without its command: every ExecStart of systemd/ runs a command the CLI has', () => {
+  const problems: string[] = [];
+  for (const f of UNITS) {
+    for (const line of unit(f).Service?.ExecStart ?? []) {
+      const [bin, ...argv] = line.split(/\s+/);
+      if (bin === '@wipe_script@') continue; // the rendered initrd script
+      if (bin !== '@pantheragent@') problems.push(`${f}: runs ${bin}`);
+      const p = cliCommandProblem(argv);
+      if (p) problems.push(`${f}: ${p}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+for (const f of ['pantheragent.service', 'pantheragent-snapshot.service']) {
+  test(`${f}: root with CAP_SYS_ADMIN, private mounts, the Btrfs device only, strict read-only system`, () => {
+    const u = unit(f);
+    assert.ok(!u.Service!.User && !u.Service!.DynamicUser, 'runs as root');
+    assert.ok(words(u, 'Service', 'CapabilityBoundingSet').includes('CAP_SYS_ADMIN'));
+    assert.equal(one(u, 'Service', 'PrivateMounts'), 'yes');
+    assert.equal(one(u, 'Service', 'DevicePolicy'), 'closed');
+    assert.deepEqual(u.Service!.DeviceAllow, ['/dev/btrfs-control rw', '/dev/mapper/cryptroot rw']);
+    assert.equal(one(u, 'Service', 'ProtectProc'), 'invisible');
+    assert.equal(u.Service!.ProcSubset, undefined, 'adoption reads /proc/sys/kernel/random/boot_id');
+    assert.equal(one(u, 'Service', 'ProtectSystem'), 'strict');
+    assert.equal(one(u, 'Service', 'ProtectHome'), 'yes');
+    assert.equal(one(u, 'Service', 'ProtectKernelTunables'), 'yes', 'only the profile unit writes /sys');
+    assert.equal(one(u, 'Service', 'NoNewPrivileges'), 'yes');
+    assert.deepEqual(words(u, 'Service', 'SystemCallFilter').sort(), ['@mount', '@system-service']);
+  });
+}
+
+test('daemon: pantheragent daemon, started at boot', () => {
   const u = unit('pantheragent.service');
   assert.match(one(u, 'Service', 'ExecStart'), /^@pantheragent@ daemon$/);
-  assert.ok(!u.Service!.User && !u.Service!.DynamicUser, 'runs as root');
-  assert.ok(words(u, 'Service', 'CapabilityBoundingSet').includes('CAP_SYS_ADMIN'));
-  assert.equal(one(u, 'Service', 'PrivateMounts'), 'yes');
-  assert.equal(one(u, 'Service', 'ProtectSystem'), 'strict');
-  assert.equal(one(u, 'Service', 'NoNewPrivileges'), 'yes');
-  assert.deepEqual(words(u, 'Service', 'SystemCallFilter').sort(), ['@mount', '@system-service']);
   assert.equal(one(u, 'Install', 'WantedBy'), 'multi-user.target');
+});
+
+test('profile: writes /sys only, no devices, and runs again after every resume', () => {
+  const u = unit('pantheragent-profile.service');
+  assert.equal(one(u, 'Service', 'ExecStart'), '@pantheragent@ profile auto');
+  assert.equal(one(u, 'Service', 'Type'), 'oneshot');
+  assert.equal(one(u, 'Service', 'ProtectKernelTunables'), 'no');
+  for (const k of ['PrivateDevices', 'PrivateNetwork', 'NoNewPrivileges']) assert.equal(one(u, 'Service', k), 'yes', k);
+  assert.equal(one(u, 'Service', 'ProtectProc'), 'invisible');
+  assert.equal(one(u, 'Service', 'ProcSubset'), 'pid');
+  const sleep = ['suspend.target', 'hibernate.target', 'hybrid-sleep.target', 'suspend-then-hibernate.target'];
+  assert.deepEqual(words(u, 'Install', 'WantedBy'), sleep);
+  assert.deepEqual(words(u, 'Unit', 'After'), ['local-fs.target', ...sleep], 'ordered after the sleep target: it is reached on resume');
 });
 
 test('health: dynamic user, no capabilities, inet and unix sockets only, read-only', () => {
@@ -126,6 +185,9 @@ test('snapshot timer: snapshot --prune, hourly, persistent', () => {
   const t = unit('pantheragent-snapshot.timer');
   assert.equal(one(t, 'Timer', 'OnCalendar'), 'hourly');
   assert.equal(one(t, 'Timer', 'Persistent'), 'yes');
+  assert.equal(one(t, 'Timer', 'RandomizedDelaySec'), '5m');
+  assert.equal(one(t, 'Timer', 'FixedRandomDelay'), 'yes', 'the same offset every hour, per host');
+  assert.equal(one(t, 'Timer', 'AccuracySec'), '1m');
   assert.equal(t.Timer!.Unit, undefined, 'activates pantheragent-snapshot.service, its namesake');
   assert.equal(one(t, 'Install', 'WantedBy'), 'timers.target');
 });

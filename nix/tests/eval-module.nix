@@ -1,218 +1,78 @@
-# Evaluates nix/module.nix (or a module that imports it, such as the flake's
-# nixosModules.default) offline, against ./stub-nixpkgs, the way the NixOS module system
-# would for what the module uses: option defaults and types, submodules with freeform
-# settings, mkIf/mkMerge/mkDefault, list concatenation, imports. It is a test harness,
-# not a module system: definitions from "other modules" come in as plain `config`.
+# Evaluates nix/module.nix with the nixos-eval kit (../shared/nixos-eval beside the
+# repository: nixpkgs' real lib.evalModules, NixOS's real systemd unit types and unit
+# renderer), many cases in one evaluation:
 #
-#   nix-instantiate --eval --json -E 'import ./nix/tests/eval-module.nix { config = { services.pantheragent.enable = true; }; }'
+#   nix-instantiate --eval --strict --json -E 'import ./nix/tests/eval-module.nix {
+#     cases.yoga = { host = "yoga"; settings = ./hosts/yoga.json; }; }'
 #
-# Returns { config; cfg; failedAssertions; }: the merged configuration the module
-# defines, its evaluated services.pantheragent options, and the messages of the
-# assertions that fail.
+# A case takes the arguments of the kit's eval.nix (host, settings, wipe,
+# initrdSystemd, extra) and gets its result: failedAssertions, warnings, rendered
+# units, tmpfiles, initrd, etc, firewall, udev rules, settings. The packages are
+# ./pkgs.nix (the kit's stand-ins, with pkgs.pantheragent from nix/package.nix);
+# `buildSystem` makes the build machine another platform (cross).
+#
+# `options` adds what the rendered text does not show, from the same modules
+# evaluated directly: the units' wantedBy, the package, and the build steps behind
+# /etc/pantheragent/config.json and the initrd script.
 {
-  module ? ../module.nix,
-  config ? { },
-  hostName ? "yoga",
+  kit ? ../../../shared/nixos-eval,
+  cases,
 }:
 
 let
-  inherit (builtins)
-    all
-    attrNames
-    concatMap
-    filter
-    foldl'
-    isAttrs
-    isFunction
-    isList
-    listToAttrs
-    replaceStrings
-    toJSON
-    ;
+  lib = import (kit + "/nixpkgs-lib/lib");
 
-  lib = import ./stub-nixpkgs/lib.nix;
-  pkgs = import ./stub-nixpkgs/pkgs.nix {
-    inherit lib;
-    system = "x86_64-linux";
+  pkgsFor = case: import ./pkgs.nix { inherit kit lib; buildSystem = case.buildSystem or "x86_64-linux"; };
+  moduleFor = case: {
+    imports = [ ../module.nix ];
+    _module.args.pkgs = lib.mkForce (pkgsFor case);
   };
-  utils.escapeSystemdPath =
-    s: replaceStrings [ "/" ] [ "-" ] (replaceStrings [ "-" ] [ "\\x2d" ] (lib.removeSuffix "/" (lib.removePrefix "/" s)));
+  kitArgs = case: removeAttrs case [ "buildSystem" ];
 
-  isDerivationLike = v: isAttrs v && v ? outPath;
-  isPlainAttrs = v: isAttrs v && !isDerivationLike v;
-  isOption = v: isAttrs v && (v._type or null) == "option";
-  showPath = path: builtins.concatStringsSep "." path;
-
-  # b's definitions over a's, recursively (for the base configuration).
-  update =
-    a: b:
-    if isPlainAttrs a && isPlainAttrs b then
-      a // builtins.mapAttrs (n: v: if a ? ${n} then update a.${n} v else v) b
-    else
-      b;
-
-  # What the rest of a NixOS configuration would provide.
-  base = {
-    networking.hostName = hostName;
-    boot.initrd.systemd.enable = true;
-    nix.package = pkgs.nix;
-    systemd.package = pkgs.systemd;
-    fileSystems = {
-      "/" = {
-        mountPoint = "/";
-        fsType = "btrfs";
+  # The kit's eval.nix, with the evaluated configuration kept (same modules).
+  options =
+    case:
+    let
+      args = kitArgs case;
+      s = if args.settings or null == null then { } else lib.importJSON args.settings;
+      c =
+        (lib.evalModules {
+          modules = [
+            (kit + "/nixos-stubs.nix")
+            (moduleFor case)
+            (args.extra or { })
+            {
+              networking.hostName = args.host or "yoga";
+              boot.initrd.systemd.enable = args.initrdSystemd or true;
+              services.pantheragent = {
+                enable = true;
+                wipeRoot.enable = args.wipe or true;
+              } // lib.optionalAttrs (s != { }) { settings = s; };
+            }
+          ];
+          specialArgs = {
+            utils = import (kit + "/utils.nix") lib;
+            modulesPath = "/nonexistent";
+          };
+        }).config;
+      cfg = c.services.pantheragent;
+      step = drv: {
+        path = "${drv}";
+        command = drv.buildCommand;
       };
-      "/persist" = {
-        mountPoint = "/persist";
-        fsType = "btrfs";
-      };
-      "/nix" = {
-        mountPoint = "/nix";
-        fsType = "btrfs";
-      };
+    in
+    {
+      package = "${cfg.package}";
+      configFile = step c.environment.etc."pantheragent/config.json".source;
+      wipeScript = if c.boot.initrd.systemd.storePaths == [ ] then null else step (lib.head c.boot.initrd.systemd.storePaths).source;
+      wantedBy = lib.mapAttrs (_: u: u.wantedBy) c.systemd.services;
+      timers = lib.mapAttrs (_: u: u.wantedBy) c.systemd.timers;
+      initrdWantedBy = lib.mapAttrs (_: u: u.wantedBy) c.boot.initrd.systemd.services;
     };
-  };
-  definitions = update base config;
 
-  # Options: values from definitions or defaults, type-checked; submodules recursed.
-  evalTree =
-    path: declared: defs:
-    let
-      ours = lib.any (n: isOption declared.${n}) (attrNames declared);
-      unknown = filter (n: !(declared ? ${n})) (attrNames defs);
-    in
-    if ours && unknown != [ ] then
-      throw "The option `${showPath (path ++ [ (builtins.head unknown) ])}' does not exist."
-    else
-      builtins.mapAttrs (
-        n: d:
-        if isOption d then
-          evalOption (path ++ [ n ]) d (defs ? ${n}) (defs.${n} or null)
-        else
-          evalTree (path ++ [ n ]) d (defs.${n} or { })
-      ) declared;
-
-  evalOption =
-    path: opt: defined: value:
-    let
-      type = opt.type or lib.types.json;
-      v =
-        if defined then
-          value
-        else if opt ? default then
-          opt.default
-        else
-          throw "The option `${showPath path}' is used but not defined.";
-    in
-    if type.name == "submodule" then
-      evalSubmodule path type.module v
-    else if type.check v then
-      v
-    else
-      throw "The option `${showPath path}' is not of type `${type.name}': ${toJSON v}";
-
-  evalSubmodule =
-    path: module: v:
-    let
-      m = if isFunction module then module { } else module;
-      declared = m.options or { };
-      extra = removeAttrs v (attrNames declared);
-    in
-    if !(m ? freeformType) && extra != { } then
-      throw "The option `${showPath (path ++ [ (builtins.head (attrNames extra)) ])}' does not exist."
-    else if m ? freeformType && !(all (n: m.freeformType.check extra.${n}) (attrNames extra)) then
-      throw "A definition under `${showPath path}' is not of type `${m.freeformType.name}'."
-    else
-      extra // evalTree path declared (removeAttrs v (attrNames extra));
-
-  # Modules and their imports.
-  load = m: if builtins.isPath m || builtins.isString m then import m else m;
-  instantiate =
-    m:
-    let
-      v = load m;
-      r = if isFunction v then v args else v;
-    in
-    [ r ] ++ concatMap instantiate (r.imports or [ ]);
-  instances = instantiate module;
-  configOf =
-    r:
-    if r ? config || r ? options then
-      r.config or { }
-    else
-      removeAttrs r [
-        "imports"
-        "_file"
-        "key"
-      ];
-  declaredOptions = foldl' update { } (map (r: r.options or { }) instances);
-
-  fullConfig = update definitions (evalTree [ ] declaredOptions definitions);
-  args = {
-    config = fullConfig;
-    options = declaredOptions;
-    inherit lib pkgs utils;
-  };
-
-  # mkIf / mkMerge / mkOverride, pushed through the definition tree.
-  empty = {
-    _type = "empty";
-  };
-  isEmpty = v: isAttrs v && (v._type or null) == "empty";
-  resolve =
-    v:
-    let
-      t = if isAttrs v then v._type or null else null;
-    in
-    if t == "if" then
-      (if v.condition then resolve v.content else empty)
-    else if t == "merge" then
-      foldl' merge empty (map resolve v.contents)
-    else if t == "override" then
-      resolve v.content
-    else if isPlainAttrs v then
-      let
-        r = builtins.mapAttrs (_: resolve) v;
-        kept = removeAttrs r (filter (n: isEmpty r.${n}) (attrNames r));
-      in
-      # A subtree whose every definition was conditional and off defines nothing.
-      if kept == { } && v != { } then empty else kept
-    else
-      v;
-  merge =
-    a: b:
-    if isEmpty a then
-      b
-    else if isEmpty b then
-      a
-    else if isPlainAttrs a && isPlainAttrs b then
-      listToAttrs (
-        map (n: {
-          name = n;
-          value =
-            if a ? ${n} && b ? ${n} then
-              merge a.${n} b.${n}
-            else if a ? ${n} then
-              a.${n}
-            else
-              b.${n};
-        }) (lib.attrValues (listToAttrs (map (n: { name = n; value = n; }) (attrNames a ++ attrNames b))))
-      )
-    else if isList a && isList b then
-      a ++ b
-    else if a == b then
-      a
-    else
-      throw "conflicting definitions: ${toJSON a} and ${toJSON b}";
-
-  resolved = resolve {
-    _type = "merge";
-    contents = map configOf instances;
-  };
-  resultConfig = if isEmpty resolved then { } else resolved;
+  run =
+    _: case:
+    import (kit + "/eval.nix") ({ module = moduleFor case; } // removeAttrs (kitArgs case) [ "options" ])
+    // lib.optionalAttrs (case.options or false) { options = options (removeAttrs case [ "options" ]); };
 in
-{
-  config = resultConfig;
-  cfg = fullConfig.services.pantheragent or { };
-  failedAssertions = map (a: a.message) (filter (a: !a.assertion) (resultConfig.assertions or [ ]));
-}
+lib.mapAttrs run cases
