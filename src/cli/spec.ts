@@ -146,6 +146,16 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import('./commands/render-initrd.js'),
   },
   {
+    name: 'profile',
+    summary: 'power profiles: show every knob declared vs actual, apply one, or the one for the power source (auto)',
+    usage: 'profile [show|apply NAME|auto]',
+    maxArgs: 2,
+    options: {},
+    args: 'none',
+    examples: ['pantheragent profile show', 'pantheragent profile apply performance', 'pantheragent profile auto --json | jq .failed'],
+    load: () => import('./commands/profile.js'),
+  },
+  {
     name: 'health',
     summary: 'the health document the endpoint serves (exit 2 when it fails)',
     usage: 'health',

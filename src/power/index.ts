@@ -61,10 +61,12 @@ export function inspect(power: PowerConfig, io: SysfsIO, opts: { last: PowerStat
   const source = powerSource(facts.supplies);
   const expected = expectedProfile(power, source, opts.last);
   const knobs = verify(io, plan(power, facts, model.model, expected.profile, source), null);
-  const matches = (p: ProfileName) => {
-    const ks = plan(power, facts, model.model, p, source).filter((k) => !k.skipped);
-    return ks.length > 0 && ks.every((k) => k.targets.every((t) => t.current === t.want));
-  };
+  // A profile applied for the other power source still counts (balanced on battery, just plugged in).
+  const matches = (p: ProfileName) =>
+    [source, { ...source, onBattery: !source.onBattery }].some((src) => {
+      const ks = plan(power, facts, model.model, p, src).filter((k) => !k.skipped);
+      return ks.length > 0 && ks.every((k) => k.targets.every((t) => t.current === t.want));
+    });
   const active = knobs.every((k) => k.status !== 'drift') && counted(knobs).length ? expected.profile : (PROFILES.find(matches) ?? null);
   const ok = counted(knobs).filter((k) => k.status === 'ok').length;
   return {

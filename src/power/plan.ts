@@ -87,8 +87,10 @@ function locate(id: string, declared: string, facts: PowerFacts): { targets: Tar
       if (facts.asusThrottle === null) return { skipped: 'no asus-nb-wmi throttle_thermal_policy on this machine' };
       return { declared, targets: [t(`${PATHS.asusWmi}/throttle_thermal_policy`, declared, facts.asusThrottle)] };
     case 'cpu.governor': {
-      const ps = facts.policies.filter((p) => p.governor !== null);
-      if (!ps.length) return { skipped: 'no cpufreq policies' };
+      // Only where the driver is in active mode (it has EPP): there powersave hands the choice to
+      // the hardware; under a passive driver (acpi-cpufreq, schedutil) it would pin the lowest frequency.
+      const ps = facts.policies.filter((p) => p.governor !== null && p.epp !== null);
+      if (!ps.length) return { skipped: 'no active-mode cpufreq driver (no EPP): the governor is left to the kernel default' };
       return { declared, targets: ps.map((p) => t(`${PATHS.cpufreq}/${p.name}/scaling_governor`, declared, p.governor)) };
     }
     case 'cpu.epp': {
