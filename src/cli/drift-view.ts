@@ -39,8 +39,9 @@ function countOf(c: DriftCheck, lines: string[]): number {
 }
 
 export function driftHuman(checks: DriftCheck[], host: string): string {
-  const drifting = checks.filter((c) => c.status === 'drift').length;
-  const head = bold(`drift on ${host}: ${drifting ? `${drifting} of ${checks.length} kinds drift` : `no drift in ${checks.length} kinds`}`);
+  const n = (s: DriftCheck['status']) => checks.filter((c) => c.status === s).length;
+  const counts = [`${n('drift')} drift`, `${n('ok')} ok`, ...(n('unknown') ? [`${n('unknown')} unknown`] : [])].join(', ');
+  const head = bold(`drift on ${host}: ${counts}`);
   const out = [head];
   for (const c of checks) {
     out.push(`${c.kind.padEnd(KIND_WIDTH)}  ${colour(c.status)(c.status.padEnd(7))}  ${c.summary}`);

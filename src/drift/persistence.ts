@@ -58,7 +58,7 @@ export function comparePersistence(f: PersistenceFacts): Verdict {
   const total = f.paths.length;
   if (total === 0) return ok('no persistent paths are declared', { storage: f.storage });
   const bad: Problem[] = f.paths.map((p) => ({ path: p.path, storedAt: p.storedAt, problems: problemsOf(p) })).filter((p) => p.problems.length);
-  if (!bad.length) return ok(`all ${total} declared path${total === 1 ? '' : 's'} are in ${f.storage} and mounted`, { storage: f.storage, paths: total });
+  if (!bad.length) return ok(`${total === 1 ? 'the declared path is' : `all ${total} declared paths are`} in ${f.storage} and mounted`, { storage: f.storage, paths: total });
   const first = bad[0]!;
   return drift(`${bad.length} of ${total} declared paths are not persisted: ${first.path} ${first.problems[0]}${bad.length > 1 ? `, and ${bad.length - 1} more` : ''}`, {
     storage: f.storage,
