@@ -182,6 +182,12 @@ export const configSchema = z.strictObject({
       ...healthSettings,
     })
     .prefault({}),
+  rollback: z
+    .strictObject({
+      /** Days that safety snapshots and rolled-back subvolumes are kept before retention applies to them. */
+      graceDays: z.number().int().min(0).max(3650).default(7),
+    })
+    .prefault({}),
   runtimeDir: absPath.default('/run/pantheragent'),
   timezone: z
     .string()

@@ -1,0 +1,50 @@
+// Small shared acts of rollback and restore: identity checks (a path can be swapped
+// between check and act, a subvolume id cannot) and the tags of what they create.
+import { join } from 'node:path';
+import { showSubvolume } from '../btrfs/btrfs.js';
+import { RefusedError } from '../errors.js';
+import type { SubvolumeInfo } from '../btrfs/parse.js';
+import { readMeta, writeMeta } from '../snapshots/meta.js';
+import { exists, isSubvolumeRoot } from '../util/fsutil.js';
+
+/** id and UUIDs of the subvolume at `path`, or null when it is not a subvolume. */
+export function identity(path: string): { id: number; uuid: string | null; parentUuid: string | null } | null {
+  if (!isSubvolumeRoot(path)) return null;
+  const s = showSubvolume(path);
+  return { id: s.id, uuid: s.uuid, parentUuid: s.parentUuid };
+}
+
+/** Refuses unless `path` is still subvolume `id` (what the plan was made for). */
+export function requireId(path: string, rel: string, id: number): void {
+  const now = identity(path);
+  if (now?.id !== id) {
+    throw new RefusedError(`${rel} is no longer the subvolume the plan was made for (id ${id}, now ${now ? `id ${now.id}` : 'not a subvolume'}): nothing more was changed; run the command again`);
+  }
+}
+
+/**
+ * Tags for snapshots about to be made: pending marks that bind to the new snapshot's
+ * UUID once it exists (as `snapshot --tag` does), so a crash before the snapshot
+ * leaves a mark that expires, never a snapshot without its tag.
+ */
+export function tagPending(top: string, subvolumes: readonly SubvolumeInfo[], marks: { rel: string; parentUuid: string; tag: string }[]): void {
+  const meta = readMeta(top, subvolumes);
+  for (const m of marks) meta.pending.push({ rel: m.rel, parentUuid: m.parentUuid, pin: false, tag: m.tag, at: Date.now() });
+  writeMeta(top, meta);
+}
+
+/** Tag an existing subvolume by UUID (the aside: it is the live subvolume renamed, its UUID known in advance). */
+export function tagUuid(top: string, subvolumes: readonly SubvolumeInfo[], uuid: string, tag: string): void {
+  const meta = readMeta(top, subvolumes);
+  meta.tags[uuid] = tag;
+  writeMeta(top, meta);
+}
+
+/** Undo tagPending/tagUuid for what was never made or moved (the command stopped before it). */
+export function dropTags(top: string, subvolumes: readonly SubvolumeInfo[], opts: { pendingRels: string[]; uuid?: { uuid: string; tag: string } }): void {
+  const meta = readMeta(top, subvolumes);
+  const before = JSON.stringify(meta);
+  meta.pending = meta.pending.filter((p) => !(opts.pendingRels.includes(p.rel) && !exists(join(top, p.rel))));
+  if (opts.uuid && meta.tags[opts.uuid.uuid] === opts.uuid.tag) delete meta.tags[opts.uuid.uuid];
+  if (JSON.stringify(meta) !== before) writeMeta(top, meta);
+}
