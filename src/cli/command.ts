@@ -15,6 +15,13 @@ export interface CommandContext {
   openAgent(opts: { mutating: boolean }): Agent;
   /** Ask a yes/no question on the terminal; false without a TTY. */
   confirm(question: string): Promise<boolean>;
+  /**
+   * The one rule for every destructive command: with --yes, go on; on a terminal,
+   * show `plan` and ask `question`; without a terminal, refuse (UsageError, 64) with
+   * `hint`. --json changes none of this (the plan goes to stderr then, so stdout stays
+   * one document). True to go on, false when the person said no.
+   */
+  confirmOrRefuse(c: { plan: string; question: string; hint: string }): Promise<boolean>;
 }
 
 export interface CommandResult {

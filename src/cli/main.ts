@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AgentError, ExitCode, UsageError } from '../errors.js';
 import type { CommandContext, CommandResult, OptionValues } from './command.js';
 import { commandHelp, mainHelp, VERSION } from './help.js';
-import { findCommand, GLOBAL_OPTIONS, type OptionSpec } from './spec.js';
+import { findCommand, GLOBAL_OPTIONS, maxArgs, type OptionSpec } from './spec.js';
 
 type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 const toParse = (o: Record<string, OptionSpec>): ParseOptions =>
@@ -55,8 +55,22 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.usage;
   }
   const json = g.json === true;
-  const { createLogger } = await import('../util/log.js');
-  const log = createLogger(typeof g['log-level'] === 'string' ? g['log-level'] : undefined);
+  const args = parsed.positionals.slice(1);
+  const max = maxArgs(spec);
+  if (args.length > max) {
+    const extra = args.slice(max).map((a) => JSON.stringify(a)).join(' ');
+    write(process.stderr, `pantheragent ${spec.name}: unexpected argument(s) ${extra}: usage: pantheragent ${spec.usage}`);
+    return ExitCode.usage;
+  }
+  const { createLogger, LOG_LEVELS } = await import('../util/log.js');
+  const level = typeof g['log-level'] === 'string' ? g['log-level'] : undefined;
+  for (const [what, value] of [['--log-level', level], ['PANTHERAGENT_LOG_LEVEL', process.env.PANTHERAGENT_LOG_LEVEL]] as const) {
+    if (value !== undefined && !(LOG_LEVELS as readonly string[]).includes(value)) {
+      write(process.stderr, `pantheragent: ${what} "${value}" is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
+      return ExitCode.usage;
+    }
+  }
+  const log = createLogger(level);
   try {
     const wait = g.wait === undefined ? 30 : Number(g.wait);
     if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait takes a number of seconds, not "${String(g.wait)}"`);
@@ -64,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     const file = configPath(typeof g.config === 'string' ? g.config : undefined);
     let config: ReturnType<typeof loadConfig> | undefined;
     const ctx: CommandContext = {
-      args: parsed.positionals.slice(1),
+      args,
       opts: g,
       json,
       configPath: file,
@@ -76,6 +90,12 @@ export async function main(argv: string[]): Promise<number> {
         return openAgent(ctx.loadConfig(), log, { mutating, waitSeconds: wait });
       },
       confirm,
+      confirmOrRefuse: async ({ plan, question, hint }) => {
+        if (g.yes === true) return true;
+        if (!process.stdin.isTTY) throw new UsageError(`${hint}; there is no terminal to confirm on, so pass --yes (see the plan first with --dry-run)`);
+        write(json ? process.stderr : process.stdout, plan + '\n');
+        return confirm(question);
+      },
     };
     const mod = await spec.load();
     const result: CommandResult = await mod.run(ctx);

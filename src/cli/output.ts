@@ -10,8 +10,16 @@ export const yellow = wrap('33');
 // eslint-disable-next-line no-control-regex
 const visibleLength = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
 
+// A cell holds names from disk: a control character in one (any user can make a
+// subvolume called "a\nb") is shown escaped, so one row stays one line. Colour codes stay.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /\x1b(?!\[[0-9;]*m)|[\x00-\x1a\x1c-\x1f\x7f-\x9f]/g;
+const oneLine = (s: string) =>
+  s.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
 /** Columns aligned to their widest cell; the last column is not padded. */
-export function table(header: string[] | null, rows: string[][]): string {
+export function table(header: string[] | null, cells: string[][]): string {
+  const rows = cells.map((r) => r.map(oneLine));
   const all = header ? [header.map((h) => bold(h)), ...rows] : rows;
   const widths: number[] = [];
   for (const r of all) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(c))));

@@ -19,6 +19,8 @@ export interface CommandSpec {
   usage: string;
   options: Record<string, OptionSpec>;
   args: ArgCompletion;
+  /** Most positional arguments it takes; more is a usage error (64). Default: none when args is 'none', else any number. */
+  maxArgs?: number;
   examples: string[];
   load: () => Promise<CommandModule>;
 }
@@ -59,6 +61,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'list',
     summary: 'snapshots (or archived roots) with time and what is known of each',
     usage: 'list [SOURCE] [--roots]',
+    maxArgs: 1,
     options: { roots: { type: 'boolean', description: 'list archived roots instead of snapshots' } },
     args: 'sources',
     examples: ['pantheragent list @persist', 'pantheragent list --roots --json'],
@@ -80,6 +83,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'pin',
     summary: 'exempt a snapshot or archived root from retention',
     usage: 'pin SNAPSHOT',
+    maxArgs: 1,
     options: {},
     args: 'snapshots',
     examples: ['pantheragent pin @persist.20261125T220000+0000', 'pantheragent pin previous-boot'],
@@ -89,6 +93,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'unpin',
     summary: 'let retention apply to a pinned snapshot again',
     usage: 'unpin SNAPSHOT',
+    maxArgs: 1,
     options: {},
     args: 'snapshots',
     examples: ['pantheragent unpin @persist.20261125T220000+0000'],
@@ -98,6 +103,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'check-config',
     summary: 'validate a config file; used at build time by the Nix module',
     usage: 'check-config [FILE]',
+    maxArgs: 1,
     options: {},
     args: 'files',
     examples: ['pantheragent check-config /etc/pantheragent/config.json'],
@@ -107,6 +113,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'completions',
     summary: 'print shell completions (fish, bash or zsh)',
     usage: 'completions fish|bash|zsh',
+    maxArgs: 1,
     options: { values: { type: 'string', value: 'KIND', description: 'print the names the completions offer: sources or snapshots' } },
     args: 'shells',
     examples: ['pantheragent completions fish > ~/.config/fish/completions/pantheragent.fish'],
@@ -183,6 +190,10 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import('./commands/serve-health.js'),
   },
 ];
+
+export function maxArgs(spec: CommandSpec): number {
+  return spec.maxArgs ?? (spec.args === 'none' ? 0 : Infinity);
+}
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

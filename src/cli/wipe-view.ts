@@ -27,7 +27,16 @@ export function decisionsJson(d: WipeDecisions) {
 }
 
 export function resultJson(r: WipeResult) {
-  return { outcome: r.outcome, archived: r.archived, renamedBack: r.renamedBack, error: r.error, record: r.line };
+  return {
+    outcome: r.outcome,
+    root: r.root,
+    archived: r.archived,
+    renamedBack: r.renamedBack,
+    error: r.error,
+    record: r.line,
+    recordWritten: r.recordError === null,
+    recordError: r.recordError,
+  };
 }
 
 export function planHuman(plan: WipePlan, top: string): string {
@@ -54,11 +63,21 @@ export function decisionsHuman(plan: WipePlan, d: WipeDecisions, refusal: string
   return [bold('on this disk:'), table(null, rows.map((r) => ['  ' + r[0]!, r[1]!])), ...notes].join('\n');
 }
 
+/** What is true on disk after the run, whatever failed: the root, the old root, the record. */
 export function resultHuman(plan: WipePlan, d: WipeDecisions, r: WipeResult): string {
+  const root = plan.layout.root;
+  const record = r.recordError
+    ? '\n' + red(`the wipe record was NOT written: ${r.recordError}`) + `\nstatus will not show this wipe; free space, then the next wipe records again.`
+    : '';
   if (r.outcome === 'ok') {
-    return green(`root wiped: `) + (r.archived ? `${plan.layout.root} archived as ${r.archived}; ` : 'no old root to archive; ') + `new ${plan.layout.root} from ${d.from}`;
+    return green(`root wiped: `) + (r.archived ? `${root} archived as ${r.archived}; ` : 'no old root to archive; ') + `new ${root} from ${d.from}` + record;
   }
-  return red(`wipe FAILED: ${r.error}`) + '\n' + (r.renamedBack ? `${plan.layout.root} was renamed back: the root is as it was before.` : `${plan.layout.root} is ${r.archived ? `missing; the old root is at ${r.archived}` : 'unchanged'}.`);
+  const now = {
+    fresh: `a new ${root} was made from ${d.from}${r.archived ? `; the old root is at ${r.archived}` : ''}.`,
+    'as-before': r.renamedBack ? `${root} was renamed back: the root is as it was before.` : `${root} is unchanged.`,
+    missing: `${root} is missing; the old root is at ${r.archived}.`,
+  }[r.root];
+  return red(`wipe FAILED: ${r.error}`) + '\n' + now + record;
 }
 
 /** The last wipe as `status` shows it; `ok` is false when it failed or its record is unreadable. */

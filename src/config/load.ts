@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type * as z from 'zod';
 import { ConfigError } from '../errors.js';
+import { roleIssues } from './roles.js';
 import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pantheragent/config.json';
@@ -25,6 +26,10 @@ function issuesOf(error: z.ZodError): { path: string; message: string }[] {
     if (i.code === 'unrecognized_keys') {
       return { path: formatPath([...i.path]), message: `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}: remove them or check their spelling` };
     }
+    if (i.code === 'invalid_key') {
+      // A record key (a source's subvolume path) failed its own checks: say which.
+      return { path: formatPath([...i.path]), message: `the key ${i.issues.map((k) => k.message).join('; ')}` };
+    }
     return { path: formatPath([...i.path]), message: i.message };
   });
 }
@@ -32,6 +37,8 @@ function issuesOf(error: z.ZodError): { path: string; message: string }[] {
 export function parseConfig(raw: unknown, file: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(file, issuesOf(result.error));
+  const overlaps = roleIssues(result.data);
+  if (overlaps.length) throw new ConfigError(file, overlaps);
   return result.data;
 }
 

@@ -2,7 +2,8 @@
 // truth: this database can be deleted or rolled back and is rebuilt by reconciliation.
 // Migrations are forward only; each runs in a transaction with its version bump.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { UnavailableError } from '../errors.js';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -72,12 +73,26 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
+/** quick_check's verdict, or the error that stopped it: "ok" when the file is sound. */
+function quickCheck(db: Db): string {
+  const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+  return rows.map((r) => r.quick_check).join('; ');
+}
+
+class Unreadable extends Error {
+  readonly code = 'SQLITE_CORRUPT';
+}
+
 function open(file: string): Db {
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Cheap at this size (milliseconds for thousands of rows), and it finds bad pages
+    // before a query half way through a command trips on them.
+    const verdict = quickCheck(db);
+    if (verdict !== 'ok') throw new Unreadable(`database disk image is malformed (quick_check: ${verdict.slice(0, 300)})`);
     migrate(db);
     return db;
   } catch (e) {
@@ -88,21 +103,48 @@ function open(file: string): Db {
 
 const UNREADABLE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
+/** An error that says the file itself is damaged (not busy, not full): move it aside. */
+export function isUnreadable(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return UNREADABLE.has(code) || code.startsWith('SQLITE_CORRUPT') || /malformed|not a database/i.test((e as Error).message ?? '');
+}
+
+/** Makes stateDir, or says at once which path is wrong and why (never retries). */
+export function prepareStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    // access(2) reports a read-only filesystem (EROFS) and an immutable directory (EPERM) even to root.
+    accessSync(stateDir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new UnavailableError(`stateDir ${stateDir} is not a writable directory (${code}: ${(e as Error).message}): set stateDir to a writable directory on a real filesystem`, {
+      path: stateDir,
+      code,
+    });
+  }
+}
+
 /**
- * Opens (or creates) the index. A database SQLite cannot read is moved aside, never
- * deleted, and a new one is built: everything in it but the history can be rebuilt
- * from the filesystem, which is the truth. `onRebuild` is told where the old one went.
+ * Opens (or creates) the index. A database SQLite cannot read (not a database, bad
+ * pages found by quick_check, "malformed") is moved aside, never deleted, and a new
+ * one is built: everything in it but the history can be rebuilt from the filesystem,
+ * which is the truth. `onRebuild` is told where the old one went.
  */
 export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: string) => void): Db {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  prepareStateDir(stateDir);
   const file = join(stateDir, 'state.db');
   try {
     return open(file);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (!code || !UNREADABLE.has(code)) throw e;
-    const aside = `${file}.unreadable-${Date.now()}`;
-    renameSync(file, aside);
+    if (!isUnreadable(e)) throw e;
+    const aside = `${file}.unreadable-${Date.now()}-${process.pid}`;
+    try {
+      renameSync(file, aside);
+    } catch (r) {
+      // Another run moved it first: open what it rebuilt.
+      if ((r as NodeJS.ErrnoException).code !== 'ENOENT') throw r;
+      return open(file);
+    }
     for (const suffix of ['-wal', '-shm']) {
       if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
     }
@@ -111,17 +153,32 @@ export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: st
   }
 }
 
+/**
+ * Brings the schema up to date. Runs in one IMMEDIATE transaction that re-reads
+ * user_version under the write lock, so concurrent first runs wait for each other
+ * (busy_timeout) and the second finds the work done: never "table already exists".
+ */
 export function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`state.db has schema version ${current}, newer than this pantheragent knows (${MIGRATIONS.length}): upgrade pantheragent, or move state.db away to rebuild it from the filesystem`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  const pending = () => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`state.db has schema version ${current}, newer than this pantheragent knows (${MIGRATIONS.length}): upgrade pantheragent, or move state.db away to rebuild it from the filesystem`);
+    }
+    return current;
+  };
+  // Read without a write lock first: a read command on an up-to-date index writes nothing.
+  if (pending() === MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = pending(); v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+    }
+  }).immediate();
+}
+
+/** Runs `fn` as a writer: BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so it never fails half way with "database is locked". */
+export function writeTransaction<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
 }
 
 export function recordEvent(db: Db, kind: string, subject: string, details: Record<string, unknown> = {}, at = Date.now()): void {

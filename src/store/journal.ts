@@ -28,21 +28,65 @@ export class Journal {
     this.db.prepare('UPDATE journal SET state = ?, finished_at = ? WHERE id = ?').run(state, Date.now(), id);
   }
 
+  /** Open entries to recover, oldest first. Rows that do not parse are left out: see unreadable(). */
   open(): JournalEntry[] {
-    const rows = this.db.prepare("SELECT id, op, plan, progress, started_at FROM journal WHERE state = 'open' ORDER BY id").all() as {
-      id: number;
-      op: string;
-      plan: string;
-      progress: string;
-      started_at: number;
-    }[];
-    return rows.map((r) => ({ id: r.id, op: r.op, plan: JSON.parse(r.plan), progress: JSON.parse(r.progress), startedAt: r.started_at }));
+    return this.openRows().flatMap((r) => {
+      const e = parseRow(r);
+      return 'error' in e ? [] : [e];
+    });
   }
 
+  /**
+   * Open entries whose stored plan or progress does not parse (a damaged row). They
+   * stay open, untouched, for a person to read (`sqlite3 state.db 'SELECT * FROM
+   * journal WHERE id = N'`): recovering from a guess could do harm, dropping them
+   * would hide an interrupted operation.
+   */
+  unreadable(): UnreadableEntry[] {
+    return this.openRows().flatMap((r) => {
+      const e = parseRow(r);
+      return 'error' in e ? [e] : [];
+    });
+  }
+
+  private openRows(): Row[] {
+    return this.db.prepare("SELECT id, op, plan, progress, started_at FROM journal WHERE state = 'open' ORDER BY id").all() as Row[];
+  }
+
+  /** The newest entry of `op` (null when there is none, or when it does not parse). */
   last(op: string): (JournalEntry & { state: string }) | null {
     const r = this.db.prepare('SELECT id, op, plan, progress, started_at, state FROM journal WHERE op = ? ORDER BY id DESC LIMIT 1').get(op) as
-      | { id: number; op: string; plan: string; progress: string; started_at: number; state: string }
+      | (Row & { state: string })
       | undefined;
-    return r ? { id: r.id, op: r.op, plan: JSON.parse(r.plan), progress: JSON.parse(r.progress), startedAt: r.started_at, state: r.state } : null;
+    if (!r) return null;
+    const e = parseRow(r);
+    return 'error' in e ? null : { ...e, state: r.state };
+  }
+}
+
+interface Row {
+  id: number;
+  op: string;
+  plan: string;
+  progress: string;
+  started_at: number;
+}
+
+export interface UnreadableEntry {
+  id: number;
+  op: string;
+  startedAt: number;
+  error: string;
+}
+
+function parseRow(r: Row): JournalEntry | UnreadableEntry {
+  try {
+    const plan: unknown = JSON.parse(r.plan);
+    const progress: unknown = JSON.parse(r.progress);
+    if (typeof plan !== 'object' || plan === null) throw new Error('plan is not an object');
+    if (typeof progress !== 'object' || progress === null || Array.isArray(progress)) throw new Error('progress is not an object');
+    return { id: r.id, op: r.op, plan, progress: progress as Record<string, unknown>, startedAt: r.started_at };
+  } catch (e) {
+    return { id: r.id, op: r.op, startedAt: r.started_at, error: (e as Error).message };
   }
 }

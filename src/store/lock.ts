@@ -3,7 +3,8 @@
 // belongs to the open file description, which this process keeps open, so it is held
 // until this process exits (however it exits, kill -9 included).
 import { spawnSync } from 'node:child_process';
-import { ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { prepareStateDir } from './db.js';
 import { join } from 'node:path';
 import { LockedError, UnavailableError } from '../errors.js';
 
@@ -22,7 +23,7 @@ function holderPid(file: string): number | null {
 }
 
 export function acquireLock(stateDir: string, waitSeconds: number, onWait?: (pid: number | null) => void): Lock {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  prepareStateDir(stateDir);
   const file = join(stateDir, 'lock');
   const fd = openSync(file, 'a+', 0o600);
   const tryLock = (wait: number) =>

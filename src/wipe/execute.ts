@@ -37,11 +37,15 @@ export interface WipeDecisions {
 
 export interface WipeResult {
   outcome: 'ok' | 'failed';
+  /** What is at the root's path now: the new root, the old one (never moved, or moved back), or nothing. */
+  root: 'fresh' | 'as-before' | 'missing';
   archived: string | null;
   renamedBack: boolean;
   error: string | null;
   record: WipeRecord;
   line: string;
+  /** Why the record could not be written (a full filesystem), or null when it was. The wipe itself stands. */
+  recordError: string | null;
 }
 
 /** A step failed: `message` goes into the record, `cause` to the log. */
@@ -137,6 +141,22 @@ interface RunState {
   plan: WipePlan;
   d: WipeDecisions;
   renamed: boolean;
+  /** The new root was made. */
+  created: boolean;
+  recordError: string | null;
+}
+
+/**
+ * Writes the record; a failure (ENOSPC) is returned, not thrown: the record reports
+ * the wipe, it is not part of it, so a root that was wiped stays wiped and says so.
+ */
+function tryWriteRecord(agent: Agent, top: string, record: WipeRecord): { line: string; error: string | null } {
+  try {
+    return { line: writeRecordFiles(top, record), error: null };
+  } catch (e) {
+    agent.log.error({ err: e }, 'could not write the wipe record');
+    return { line: formatRecord(record), error: (e as Error).message };
+  }
 }
 
 function attempt<T>(message: string, fn: () => T): T {
@@ -158,7 +178,7 @@ function finishBlank(top: string, l: WipePlan['layout'], created: boolean): void
   makeBlankReadonly(top, l.blank, l);
 }
 
-function actStep(step: WipeStep, s: RunState, buildRecord: () => WipeRecord): void {
+function actStep(agent: Agent, step: WipeStep, s: RunState, buildRecord: () => WipeRecord): void {
   const { top, plan, d } = s;
   const l = plan.layout;
   switch (step.kind) {
@@ -195,6 +215,7 @@ function actStep(step: WipeStep, s: RunState, buildRecord: () => WipeRecord): vo
         mkdirSync(dirname(at(top, step.root)), { recursive: true });
         snapshotSubvolume(at(top, d.from), at(top, step.root), { readonly: false });
       });
+      s.created = true;
       failpoint(step.failpoint);
       return;
     case 'consume-marker':
@@ -202,7 +223,7 @@ function actStep(step: WipeStep, s: RunState, buildRecord: () => WipeRecord): vo
       failpoint(step.failpoint);
       return;
     case 'write-record':
-      writeRecordFiles(top, buildRecord());
+      s.recordError = tryWriteRecord(agent, top, buildRecord()).error;
       failpoint(step.failpoint);
       return;
   }
@@ -246,13 +267,9 @@ function failWith(agent: Agent, s: RunState, message: string, cause: unknown): W
   }
   const archived = s.renamed && !renamedBack ? s.d.archived : null;
   const record = recordOf(s.plan, s.d, { outcome: 'failed', archived, renamedBack, error });
-  let line = '';
-  try {
-    line = writeRecordFiles(s.top, record);
-  } catch (e) {
-    agent.log.error({ err: e }, 'could not write the wipe record');
-  }
-  return { outcome: 'failed', archived, renamedBack, error, record, line };
+  const written = tryWriteRecord(agent, s.top, record);
+  const root = s.created ? 'fresh' : !s.renamed || renamedBack ? 'as-before' : 'missing';
+  return { outcome: 'failed', root, archived, renamedBack, error, record, line: written.line, recordError: written.error };
 }
 
 interface JournaledWipe {
@@ -264,23 +281,23 @@ interface JournaledWipe {
 export function executeWipe(agent: Agent, plan: WipePlan, d: WipeDecisions): WipeResult {
   const id = agent.journal.begin<JournaledWipe>(WIPE_OP, { plan, decisions: d });
   failpoint('wipe.after-journal');
-  const s: RunState = { top: agent.top, plan, d, renamed: false };
+  const s: RunState = { top: agent.top, plan, d, renamed: false, created: false, recordError: null };
   const okRecord = () => recordOf(plan, d, { outcome: 'ok', archived: d.archived, renamedBack: false, error: null });
   let result: WipeResult;
   try {
     for (const step of plan.steps) {
-      actStep(step, s, okRecord);
+      actStep(agent, step, s, okRecord);
       agent.journal.progress(id, { done: step.kind });
     }
     const record = okRecord();
-    result = { outcome: 'ok', archived: d.archived, renamedBack: false, error: null, record, line: formatRecord(record) };
+    result = { outcome: 'ok', root: 'fresh', archived: d.archived, renamedBack: false, error: null, record, line: formatRecord(record), recordError: s.recordError };
     agent.journal.finish(id, 'done');
   } catch (e) {
     const message = e instanceof StepFailure ? e.message : (e as Error).message;
     result = failWith(agent, s, message, e instanceof StepFailure ? e.cause : e);
     agent.journal.finish(id, result.renamedBack ? 'undone' : 'failed');
   }
-  recordEvent(agent.db, 'wipe', plan.layout.root, { outcome: result.outcome, archived: result.archived, source: d.from, error: result.error, executor: 'agent' });
+  recordEvent(agent.db, 'wipe', plan.layout.root, { outcome: result.outcome, archived: result.archived, source: d.from, error: result.error, executor: 'agent', recordError: result.recordError });
   agent.refresh();
   return result;
 }
@@ -298,11 +315,11 @@ export function recoverWipe(entry: JournalEntry, agent: Agent): void {
   const top = agent.top;
   const l = plan.layout;
   const renamed = d.archived !== null && isSubvolumeRoot(at(top, d.archived));
-  const s: RunState = { top, plan, d, renamed };
+  const s: RunState = { top, plan, d, renamed, created: false, recordError: null };
   if (d.root !== 'missing' && !renamed) {
     agent.log.warn({ entry: entry.id }, 'an interrupted wipe had not renamed the root yet: nothing to undo');
     if (d.blank === 'create' && isSubvolumeRoot(at(top, l.blank))) finishBlank(top, l, true);
-    writeRecordFiles(top, recordOf(plan, d, { outcome: 'failed', archived: null, renamedBack: false, error: WIPE_ERRORS.interrupted() }));
+    tryWriteRecord(agent, top, recordOf(plan, d, { outcome: 'failed', archived: null, renamedBack: false, error: WIPE_ERRORS.interrupted() }));
     agent.journal.finish(entry.id, 'undone');
     recordEvent(agent.db, 'wipe', l.root, { outcome: 'failed', recovered: true, error: WIPE_ERRORS.interrupted() });
     return;
@@ -323,9 +340,10 @@ export function recoverWipe(entry: JournalEntry, agent: Agent): void {
         mkdirSync(dirname(at(top, l.root)), { recursive: true });
         snapshotSubvolume(at(top, d.from), at(top, l.root), { readonly: false });
       });
+      s.created = true;
     }
     if (d.markerPresent && exists(at(top, plan.files.marker))) attempt(WIPE_ERRORS.consume(), () => consumeMarker(top));
-    writeRecordFiles(top, recordOf(plan, d, { outcome: 'ok', archived: renamed ? d.archived : null, renamedBack: false, error: null }));
+    tryWriteRecord(agent, top, recordOf(plan, d, { outcome: 'ok', archived: renamed ? d.archived : null, renamedBack: false, error: null }));
     agent.journal.finish(entry.id, 'done');
     recordEvent(agent.db, 'wipe', l.root, { outcome: 'ok', recovered: true, archived: renamed ? d.archived : null });
   } catch (e) {

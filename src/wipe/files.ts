@@ -3,7 +3,7 @@
 // that filesystem and a lost state.db must not lose the history of wipes.
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { exists, writeFileAtomic } from '../util/fsutil.js';
+import { exists, writeError, writeFileAtomic } from '../util/fsutil.js';
 import { WIPE_FILES } from './plan.js';
 import { formatRecord, parseRecord, type WipeRecord } from './record.js';
 
@@ -63,14 +63,23 @@ export function readResultLine(top: string): string | null {
 export function writeRecordFiles(top: string, record: WipeRecord): string {
   const line = formatRecord(record);
   if (readResultLine(top) === line) return line;
-  mkdirSync(join(top, WIPE_FILES.dir), { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(top, WIPE_FILES.result), line + '\n', 0o600);
-  appendFileSync(join(top, WIPE_FILES.log), line + '\n', { mode: 0o600 });
-  const fd = openSync(join(top, WIPE_FILES.log), 'r');
+  const log = join(top, WIPE_FILES.log);
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(join(top, WIPE_FILES.dir), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw writeError(join(top, WIPE_FILES.dir), e);
+  }
+  writeFileAtomic(join(top, WIPE_FILES.result), line + '\n', 0o600);
+  try {
+    appendFileSync(log, line + '\n', { mode: 0o600 });
+    const fd = openSync(log, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw writeError(log, e);
   }
   return line;
 }

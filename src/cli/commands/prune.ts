@@ -11,14 +11,13 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   if (dryRun || plan.condemned.length === 0) {
     return { json: pruneJson(plan, dryRun, null), human: pruneHuman(plan, dryRun, null) };
   }
-  // On a terminal the plan is shown and confirmed; unattended (the timer) it runs as
-  // declared, since the policy is the user's decision and --dry-run shows it beforehand.
-  if (process.stdin.isTTY && ctx.opts.yes !== true && !ctx.json) {
-    process.stdout.write(pruneHuman(plan, true, null) + '\n\n');
-    if (!(await ctx.confirm(`delete ${plan.condemned.length} subvolume(s)?`))) {
-      return { json: pruneJson(plan, true, null), human: 'cancelled: nothing was deleted' };
-    }
-  }
+  // The timer runs `snapshot --prune`, which asks nothing; `prune` itself asks.
+  const go = await ctx.confirmOrRefuse({
+    plan: pruneHuman(plan, true, null) + '\n',
+    question: `delete ${plan.condemned.length} subvolume(s)?`,
+    hint: `prune would delete ${plan.condemned.length} subvolume(s)`,
+  });
+  if (!go) return { json: pruneJson(plan, true, null), human: 'cancelled: nothing was deleted' };
   const outcome = executePrune(agent, plan, progressBar('deleting', plan.condemned.length));
   return {
     exitCode: outcome.failed.length ? ExitCode.failed : ExitCode.ok,

@@ -15,7 +15,6 @@ function wipeInstant(): number {
 }
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
-  if (ctx.args.length) throw new UsageError('wipe takes no arguments: the root, blank and archive directory come from the configuration');
   const dryRun = ctx.opts['dry-run'] === true;
   const agent = ctx.openAgent({ mutating: !dryRun });
   const plan = planWipe(layoutOf(agent.config), wipeInstant());
@@ -25,18 +24,16 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const base = { dryRun, plan: planJson(plan, agent.top), decisions: decisionsJson(decisions), refused: refusal, cancelled: false, result: null };
   if (dryRun) return { json: base, human: `${shown}\n\ndry run: nothing was changed` };
   if (refusal) throw new RefusedError(refusal);
-  if (ctx.opts.yes !== true) {
-    if (!process.stdin.isTTY) {
-      throw new UsageError(`wipe renames ${plan.layout.root} and makes a new one; there is no terminal to confirm on, so pass --yes (and see the plan first with --dry-run)`);
-    }
-    process.stdout.write(shown + '\n\n');
-    if (!(await ctx.confirm(`archive ${plan.layout.root} and replace it?`))) {
-      return { json: { ...base, cancelled: true }, human: 'cancelled: nothing was changed' };
-    }
-  }
+  const go = await ctx.confirmOrRefuse({
+    plan: shown + '\n',
+    question: `archive ${plan.layout.root} and replace it?`,
+    hint: `wipe renames ${plan.layout.root} and makes a new one`,
+  });
+  if (!go) return { json: { ...base, cancelled: true }, human: 'cancelled: nothing was changed' };
   const result = executeWipe(agent, plan, decisions);
   return {
-    exitCode: result.outcome === 'ok' ? ExitCode.ok : ExitCode.failed,
+    // A wipe whose record could not be written did its work but leaves status blind to it: not a clean success.
+    exitCode: result.outcome === 'ok' && result.recordError === null ? ExitCode.ok : ExitCode.failed,
     json: { ...base, result: resultJson(result) },
     human: `${ctx.opts.yes === true ? shown + '\n\n' : ''}${resultHuman(plan, decisions, result)}`,
   };
