@@ -65,6 +65,8 @@ function sourceLine(s: PowerSource): string {
 
 function actualCell(k: KnobReport): string {
   if (k.status === 'skipped') return dim('-');
+  // In the declared terms when it matches ("on", not no_turbo's "0"); raw file values when not.
+  if (k.status === 'ok') return k.declared;
   const values = [...new Set(k.targets.map((t) => t.actual ?? '(unreadable)'))];
   return values.join(', ');
 }
