@@ -111,11 +111,11 @@ function footer(target: ReportTarget, all: boolean): string[] {
     return [
       ...persist,
       'Lost something at a reboot already? pantheragent diff --against previous-boot shows what the last wipe erased,',
-      'and the next step will be: pantheragent restore PATH --from previous-boot (restore is coming in a later release).',
+      'and pantheragent restore PATH --from previous-boot brings it back (--persist: into persistence, with the declaration to add).',
     ];
   }
   return [
-    `Next step to bring one back: pantheragent restore PATH --from ${target.selector} (restore is coming in a later release).`,
+    `Next step to bring one back: pantheragent restore PATH --from ${target.selector} (add --persist to keep it in persistence, --dry-run to see the plan).`,
     ...persist,
   ];
 }
