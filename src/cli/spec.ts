@@ -189,6 +189,18 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['pantheragent serve-health', 'curl http://127.0.0.1:9473/health'],
     load: () => import('./commands/serve-health.js'),
   },
+  {
+    name: 'drift',
+    summary: 'how this host differs from its flake: reboot, nextboot, revision, closure, state, persistence, profile, units (exit 2 on drift)',
+    usage: 'drift [--check KIND,...] [--history]',
+    options: {
+      check: { type: 'string', multiple: true, value: 'KIND,...', description: 'only these kinds: reboot, nextboot, revision, closure, state, persistence, profile, units' },
+      history: { type: 'boolean', description: 'show when each kind last changed, from the index (runs no check)' },
+    },
+    args: 'none',
+    examples: ['pantheragent drift', 'pantheragent drift --check revision,closure', 'pantheragent drift --history', 'pantheragent drift --json | jq .drifting'],
+    load: () => import('./commands/drift.js'),
+  },
 ];
 
 export function maxArgs(spec: CommandSpec): number {
