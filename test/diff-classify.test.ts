@@ -135,6 +135,16 @@ test('symlinks: into /nix/store or /etc/static, directly, relatively or through 
   assert.ok(!linksIntoGenerated('/a', '/nix/store/x/../../../b'));
 });
 
+test('where activation installs a link, anything but a directory is generated, whatever it points to', () => {
+  const installed = (facts: LeafFacts): LeafFacts => ({ ...facts, activation: true });
+  not('/etc/hosts', installed(FILE), 'generated', /activation/);
+  not('/etc/ssh/ssh_config', installed(link('/home/alice/my_ssh_config')), 'generated', /activation/);
+  not('/etc/zoneinfo', installed({ kind: 'symlink' }), 'generated', /activation/);
+  state('/etc/xdg', installed(DIR));
+  // A path rule still comes first.
+  not('/etc/machine-id', installed(FILE), 'declared', '/etc/machine-id');
+});
+
 test('empty directories: mount points and structure are not state; anything else is', () => {
   for (const p of STANDARD_MOUNT_POINTS) if (p !== '/tmp') not(p, DIR, 'mount-point', p);
   not('/tmp', DIR, 'ignored', '/tmp');

@@ -4,10 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatName } from '../src/btrfs/names.js';
 import { makeTree, TREE_CONFIG } from '../bench/diff.js';
+import { compileRules, ruleSpecFor } from '../src/diff/classify.js';
+import { walk } from '../src/diff/walk.js';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
 import { cli, writeConfig } from './helpers/cli.js';
 import { skipUnless, BTRFS_REQ } from './helpers/env.js';
@@ -34,6 +36,22 @@ const MOUNTINFO = [
   '26 22 0:21 /@persist/etc/hostname /etc/hostname rw,relatime shared:3 - btrfs /dev/mapper/cryptroot rw,subvolid=257,subvol=/@persist',
   '27 22 0:5 / /proc rw,nosuid,nodev,noexec shared:5 - proc proc rw',
 ].join('\n');
+
+/**
+ * The etc tree of the root's activation (what its /etc/static points to), relative to
+ * the store: each link is an /etc path activation installs; regular files are its notes.
+ */
+const ETC_TREE: [string, string][] = [
+  ['ssh/ssh_config', `${STORE}-openssh/etc/ssh_config`],
+  ['NetworkManager/NetworkManager.conf', `${STORE}-nm.conf`],
+  ['zoneinfo', `${STORE}-tzdata/share/zoneinfo`],
+  ['localtime', '/etc/zoneinfo/Europe/Berlin'],
+  ['localtime.mode', 'direct-symlink\n'],
+  ['pam.d/login', `${STORE}-login.pam`],
+  ['hosts', `${STORE}-hosts`],
+  ['sudoers', `${STORE}-sudoers`],
+  ['sudoers.mode', '0440\n'],
+];
 
 /** What diff must report on the root that populate() makes: path and kind. */
 const EXPECTED: [string, string][] = [
@@ -111,6 +129,8 @@ function populate(root: string): void {
   file('etc/passwd', 'root:x:0:0::/root:/bin/sh\n');
   dir('var/empty');
   file('.pantheragent-boot.json', '{"version":1,"boots":[]}\n');
+  // A file where activation installs a link (ETC_TREE): replaced at every activation.
+  file('etc/hosts', '127.0.0.1 edited-by-hand\n');
   // Empty mount points: the standard ones, one from the live mount table, and a file bind mount target.
   for (const d of ['nix', 'home', 'boot', 'proc', 'sys', 'dev', 'run', 'var/log', 'mnt/backup']) dir(d);
   file('etc/hostname');
@@ -143,6 +163,9 @@ function populate(root: string): void {
 const sorted = <T>(xs: T[]) => [...xs].sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
 const pathsAndKinds = (doc: { entries: { path: string; kind: string }[] }) => doc.entries.map((e) => [e.path, e.kind] as [string, string]);
 
+/** Where the store holds the root's etc tree, as the system (systemRoot) sees it. */
+const etcTree = () => join(fx.dir, 'sysroot', `${STORE}-etc/etc`);
+
 before(() => {
   if (skip) return;
   // 2 GiB (sparse): at 1 GiB, 100,000 small files take four times as long to create.
@@ -151,6 +174,12 @@ before(() => {
   const sysroot = join(fx.dir, 'sysroot');
   mkdirSync(join(sysroot, 'proc/self'), { recursive: true });
   writeFileSync(join(sysroot, 'proc/self/mountinfo'), MOUNTINFO + '\n');
+  for (const [p, value] of ETC_TREE) {
+    const at = join(etcTree(), p);
+    mkdirSync(dirname(at), { recursive: true });
+    if (p.endsWith('.mode')) writeFileSync(at, value);
+    else symlinkSync(value, at);
+  }
   cfg = writeConfig(fx, { ...CONFIG, systemRoot: sysroot });
   populate(join(fx.top, '@root'));
 });
@@ -182,6 +211,35 @@ test('live root: exactly the undeclared entries, with kind, size, mtime; exit 2'
   });
   assert.deepEqual(doc.skipped, []);
   assert.deepEqual(doc.warnings, []);
+});
+
+test('links that activation installs are settled by name; a link is read only when its verdict depends on its target', { skip }, () => {
+  const root = join(fx.top, '@root');
+  const rules = compileRules(
+    ruleSpecFor({ persistence: CONFIG.persistence, ignore: CONFIG.diff.ignore, liveMountPoints: ['/', '/nix', '/persist', '/mnt/backup', '/etc/hostname', '/proc'], etcClean: ['sudoers'] }),
+  );
+  const run = (activationEtc: string) => {
+    const read: string[] = [];
+    const readlink = (p: string) => {
+      read.push(p.slice(root.length));
+      return readlinkSync(p);
+    };
+    const res = walk({ root, rules, subvolumes: new Set(['/var/lib/machines']), mounts: new Set(), activationEtc, readlink });
+    return { entries: pathsAndKinds(res), read };
+  };
+  const installed = ['/etc/NetworkManager/NetworkManager.conf', '/etc/localtime', '/etc/pam.d/login', '/etc/ssh/ssh_config', '/etc/zoneinfo'];
+  const withTree = run(etcTree());
+  assert.deepEqual(withTree.entries, EXPECTED);
+  assert.deepEqual(withTree.read.filter((p) => p.startsWith('/etc/')), [], 'every link in /etc is one activation installs: none is read');
+  for (const p of ['/bin/sh', '/usr/bin/env', '/srv/www/current', '/usr/local/bin/tool']) assert.ok(withTree.read.includes(p), `${p}: not installed by activation, read`);
+  // The store path gone (e.g. an archived root of a garbage-collected generation): every link is read, the verdicts stay.
+  const without = run(join(fx.dir, 'no-such-store'));
+  for (const p of installed) assert.ok(without.read.includes(p), `${p}: read without the etc tree`);
+  assert.deepEqual(
+    without.entries,
+    sorted([...EXPECTED, ['/etc/hosts', 'file'] as [string, string]]),
+    'only the file where activation installs a link needs the tree to be known as generated',
+  );
 });
 
 test('human view: grouped by directory with counts and sizes, footer with the next steps; --all lists entries', { skip }, () => {

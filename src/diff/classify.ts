@@ -169,13 +169,22 @@ export interface LeafFacts {
   target?: string;
   /** The symlink's target followed through the root's own symlinks (walk.ts resolveOnRoot), when the walk did that. */
   resolved?: string;
+  /**
+   * The path is a link in the etc tree that the root's activation installs (its
+   * /etc/static): activation renames its own link (or copy) over whatever is there.
+   */
+  activation?: boolean;
 }
+
+const ACTIVATION: Verdict = { state: false, reason: 'generated', rule: 'installed by NixOS activation (a link in /etc/static)' };
 
 /**
  * The verdict for a leaf at `path`, whose trie node (if any) is `node`: the walk has
  * already established that no ancestor of `path` carries a subtree rule.
  *
  * - a subtree rule on the path itself: declared / ignored / generated;
+ * - anything but a directory where activation installs a link (facts.activation): generated,
+ *   whatever it is or points to, so the walk need not read it;
  * - a symlink into /nix/store or /etc/static (directly or through the root's own links): generated;
  * - an empty directory at a mount point: mount-point; at a skeleton directory or above
  *   any rule path (e.g. an empty /var/lib with /var/lib/nixos declared): structure;
@@ -184,6 +193,7 @@ export interface LeafFacts {
  */
 export function leafVerdict(node: RuleNode | undefined, path: string, facts: LeafFacts): Verdict {
   if (node?.subtree) return { state: false, reason: node.subtree.reason, rule: node.subtree.rule };
+  if (facts.activation && facts.kind !== 'dir') return ACTIVATION;
   switch (facts.kind) {
     case 'symlink': {
       if (facts.target !== undefined && linksIntoGenerated(path, facts.target)) {

@@ -1,7 +1,7 @@
 // `diff`: gathers what the rules and the walk need (mount tables, the root's
 // /etc/.clean, nested subvolumes), picks the root to walk, and runs the walk.
 // Reads only: nothing here writes to the filesystem.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { readMounts } from '../btrfs/mounts.js';
@@ -9,7 +9,7 @@ import type { MountInfo } from '../btrfs/parse.js';
 import { UnavailableError, UsageError } from '../errors.js';
 import { selectEntry } from '../snapshots/select.js';
 import { isSubvolumeRoot, unlessMissing } from '../util/fsutil.js';
-import { compileRules, isUnder, normalizeAbs, ruleSpecFor, type Rules } from './classify.js';
+import { compileRules, isUnder, lexicalTarget, normalizeAbs, ruleSpecFor, type Rules } from './classify.js';
 import type { ReportTarget } from './report.js';
 import { walk, type WalkResult } from './walk.js';
 
@@ -51,6 +51,22 @@ export function rulesFor(agent: Agent, rootFs: string): Rules {
   );
 }
 
+/**
+ * The etc tree that the root's activation installs into /etc, as this system sees it:
+ * the store path the root's /etc/static points to, below `systemRoot` (where the store
+ * is mounted). Null when /etc/static is missing or points outside the store.
+ */
+export function activationEtc(rootFs: string, systemRoot: string): string | null {
+  let target: string;
+  try {
+    target = readlinkSync(join(rootFs, 'etc/static'));
+  } catch {
+    return null;
+  }
+  const abs = lexicalTarget('/etc/static', target);
+  return isUnder(abs, '/nix/store') && abs !== '/nix/store' ? join(systemRoot, abs) : null;
+}
+
 /** Nested subvolumes of `target` (paths on the root), from the inventory's `btrfs subvolume list`. */
 function nestedSubvolumes(agent: Agent, target: DiffTarget): Set<string> {
   const prefix = target.subvolume + '/';
@@ -86,6 +102,12 @@ export function runDiff(agent: Agent, target: DiffTarget): DiffResult {
       warnings.push(`${target.blank} is not empty (${blankEntries.slice(0, 3).join(', ')}${blankEntries.length > 3 ? ', …' : ''}): what the new root gets from it is reported here too`);
     }
   }
-  const res = walk({ root: target.fsPath, rules: rulesFor(agent, target.fsPath), subvolumes: nestedSubvolumes(agent, target), mounts: mountsBelow(target.fsPath) });
+  const res = walk({
+    root: target.fsPath,
+    rules: rulesFor(agent, target.fsPath),
+    subvolumes: nestedSubvolumes(agent, target),
+    mounts: mountsBelow(target.fsPath),
+    activationEtc: activationEtc(target.fsPath, agent.config.systemRoot),
+  });
   return { ...res, target, warnings };
 }

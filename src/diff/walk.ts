@@ -9,7 +9,10 @@
 //   beforehand (from `btrfs subvolume list` and our own mount table) and passed in,
 //   which is what an inode-256 or st_dev check on every directory would find; that
 //   check would add about a quarter to the walk (docs/diff.md has the numbers). A
-//   listed subvolume is still confirmed by its inode when the walk meets it.
+//   listed subvolume is still confirmed by its inode when the walk meets it;
+// - readlink only for a link whose verdict depends on its target: what NixOS
+//   activation re-creates in /etc (every link of the etc tree the root's /etc/static
+//   points to) is settled by its name, with one readdir of that tree per /etc directory.
 import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { isGeneratedLinkTarget, leafVerdict, linksIntoGenerated, type EntryKind, type LeafFacts, type RuleNode, type Rules } from './classify.js';
 
@@ -39,6 +42,15 @@ export interface WalkOptions {
   subvolumes: ReadonlySet<string>;
   /** Paths on the root where something is mounted in our namespace: not the root's content, skipped. */
   mounts: ReadonlySet<string>;
+  /**
+   * Filesystem path of the etc tree that this root's activation links into /etc (the
+   * store path its /etc/static points to, as this system sees it; ./diff.ts
+   * activationEtc), or null when unknown. When it cannot be read, /etc is classified
+   * by reading each link, as anywhere else.
+   */
+  activationEtc?: string | null;
+  /** readlink(2); injectable so that tests can count the reads. */
+  readlink?: (fsPath: string) => string;
 }
 
 export interface WalkResult {
@@ -55,6 +67,32 @@ interface DirRec {
   parent: DirRec | null;
   /** Stays true while everything found below is state. */
   pure: boolean;
+  /** The matching directory of the activation's etc tree, for /etc and the directories below it that the tree also has. */
+  etc: EtcDir | null;
+}
+
+/** A directory of the activation's etc tree: its links (what activation re-creates) and subdirectories, read on first use. */
+interface EtcDir {
+  fsPath: string;
+  entries: Map<string, 'link' | 'dir'> | null;
+}
+
+function etcEntries(d: EtcDir): Map<string, 'link' | 'dir'> {
+  if (d.entries) return d.entries;
+  d.entries = new Map();
+  let list: Dirent[];
+  try {
+    list = readdirSync(d.fsPath, { withFileTypes: true });
+  } catch {
+    return d.entries; // not there (garbage-collected, another system): nothing is known, links get read
+  }
+  for (const e of list) {
+    // Only links declare: the tree's regular files are the .mode/.uid/.gid notes beside them.
+    const t = kindOf(e) === null ? lstatOrNull(`${d.fsPath}/${e.name}`) : e;
+    if (t?.isSymbolicLink()) d.entries.set(e.name, 'link');
+    else if (t?.isDirectory()) d.entries.set(e.name, 'dir');
+  }
+  return d.entries;
 }
 
 interface Pending {
@@ -109,7 +147,7 @@ function lstatOrNull(p: string): Stats | null {
  * does not exist. NixOS's "direct-symlink" /etc entries need this: /etc/localtime ->
  * /etc/zoneinfo/... where /etc/zoneinfo -> /etc/static/zoneinfo.
  */
-export function resolveOnRoot(rootFs: string, path: string, target: string): string {
+export function resolveOnRoot(rootFs: string, path: string, target: string, readlink: (fsPath: string) => string = readlinkSync): string {
   const parts = (s: string) => s.split('/').filter((x) => x !== '' && x !== '.');
   let resolved: string[] = target.startsWith('/') ? [] : parts(path).slice(0, -1);
   let queue = parts(target);
@@ -125,7 +163,7 @@ export function resolveOnRoot(rootFs: string, path: string, target: string): str
     if (isGeneratedLinkTarget(abs)) return '/' + [...candidate, ...queue].join('/');
     let t: string | null = null;
     try {
-      t = readlinkSync(rootFs + abs);
+      t = readlink(rootFs + abs);
     } catch {
       t = null; // not a symlink, or absent: take the component as it is
     }
@@ -141,10 +179,11 @@ export function resolveOnRoot(rootFs: string, path: string, target: string): str
 
 export function walk(opts: WalkOptions): WalkResult {
   const { root, rules, subvolumes, mounts } = opts;
+  const readlink = opts.readlink ?? readlinkSync;
   const found: Pending[] = [];
   const skipped: Skipped[] = [];
   let dirsRead = 0;
-  const stack: DirRec[] = [{ path: '/', fsPath: root, node: rules.root, parent: null, pure: true }];
+  const stack: DirRec[] = [{ path: '/', fsPath: root, node: rules.root, parent: null, pure: true, etc: null }];
 
   const report = (home: DirRec, path: string, fsPath: string, kind: EntryKind, st: Stats | null) => {
     const s = st ?? lstatOrNull(fsPath);
@@ -179,7 +218,6 @@ export function walk(opts: WalkOptions): WalkResult {
         markImpure(dir);
         continue;
       }
-      const path = childPath(dir.path, name);
       const fsPath = `${dir.fsPath}/${name}`;
       let kind = kindOf(d);
       let st: Stats | null = null;
@@ -190,23 +228,30 @@ export function walk(opts: WalkOptions): WalkResult {
         kind = kindOf(st);
         if (kind === null) continue;
       }
+      if (kind !== 'dir' && dir.etc && etcEntries(dir.etc).get(name) === 'link') {
+        // Activation renames its own link over whatever is here (leafVerdict, facts.activation):
+        // most /etc links are settled here, by name, without a readlink or a verdict object.
+        markImpure(dir);
+        continue;
+      }
+      const path = childPath(dir.path, name);
       if (kind === 'dir') {
         // (A directory under a subtree rule was dropped above, unopened.)
         if (subvolumes.has(path) && (st ??= lstatOrNull(fsPath))?.ino === 256) {
           // Confirmed by its inode (256: a subvolume's root), so a stale listing cannot hide a directory.
-          report({ path, fsPath, node, parent: dir, pure: true }, path, fsPath, 'subvolume', st);
+          report({ path, fsPath, node, parent: dir, pure: true, etc: null }, path, fsPath, 'subvolume', st);
         } else if (mounts.has(path)) {
           skipped.push({ path, why: 'a mount point: what is mounted there is not on this root' });
           markImpure(dir);
         } else {
-          stack.push({ path, fsPath, node, parent: dir, pure: true });
+          stack.push({ path, fsPath, node, parent: dir, pure: true, etc: etcBelow(dir, name) });
         }
         continue;
       }
       const facts: LeafFacts = { kind };
       if (kind === 'symlink') {
         try {
-          facts.target = readlinkSync(fsPath);
+          facts.target = readlink(fsPath);
         } catch (e) {
           if (gone(e)) continue;
           throw e;
@@ -216,7 +261,7 @@ export function walk(opts: WalkOptions): WalkResult {
           markImpure(dir);
           continue;
         }
-        facts.resolved = resolveOnRoot(root, path, facts.target);
+        facts.resolved = resolveOnRoot(root, path, facts.target, readlink);
       } else if (kind === 'file' && node?.mountPoint) {
         st ??= lstatOrNull(fsPath);
         if (!st) continue;
@@ -229,6 +274,13 @@ export function walk(opts: WalkOptions): WalkResult {
   }
 
   return { entries: finish(found), skipped: skipped.sort((a, b) => cmp(a.path, b.path)), dirsRead };
+
+  /** The etc tree's directory for the root's directory dir/name: /etc itself, or one the tree also has (a real directory, not a link). */
+  function etcBelow(dir: DirRec, name: string): EtcDir | null {
+    if (dir.parent === null) return name === 'etc' && opts.activationEtc ? { fsPath: opts.activationEtc, entries: null } : null;
+    if (!dir.etc || etcEntries(dir.etc).get(name) !== 'dir') return null;
+    return { fsPath: `${dir.etc.fsPath}/${name}`, entries: null };
+  }
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
