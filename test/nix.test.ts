@@ -165,6 +165,7 @@ function cases(): Record<string, object> {
   c.noCheck = { host: 'yoga', settings: hostFile('yoga'), options: true, extra: { services: { pantheragent: { checkConfig: false } } } };
   c.cross = { host: 'yoga', settings: hostFile('yoga'), options: true, buildSystem: 'aarch64-linux' };
   c.defaults = { host: 'yoga', wipe: false, options: true };
+  c.overlay = { host: 'yoga', wipe: false, options: true, overlayPackage: true };
   return c;
 }
 
@@ -340,8 +341,8 @@ test('build steps: check-config on the settings, render-initrd from the checked 
 });
 
 test('package option: pkgs.pantheragent by default (the overlay); host from networking.hostName, lowercased', { skip: skipKit }, () => {
-  const pkg = nixEvalJson(`"\${(import ${pathLit(join(ROOT, 'nix/tests/pkgs.nix'))} { kit = ${pathLit(KIT)}; }).pantheragent}"`);
-  assert.equal(R.defaults!.options!.package, pkg);
+  assert.match(R.overlay!.options!.package, /^\/nix\/store\/[0-9a-z]{32}-pantheragent-from-overlay$/);
+  assert.equal(R.defaults!.options!.package, R.yoga!.options!.package, 'nix/tests/pkgs.nix has the overlay: pkgs.pantheragent from nix/package.nix');
   assert.equal(R.defaults!.settings.host, 'yoga');
   assert.equal(R.upperHost!.settings.host, 'yoga');
   assert.deepEqual(R.upperHost!.failedAssertions, []);
@@ -413,6 +414,22 @@ test('no unit without its command: every ExecStart the module renders (four host
     }
   }
   assert.deepEqual(problems, []);
+});
+
+test('the VM test runs commands the CLI has, and checks what the issue asks (wipe, archive, rollback root, back)', { skip: skipKit }, () => {
+  const script: string = nixEvalJson(
+    `((import ${pathLit(join(ROOT, 'nix/tests/vm.nix'))} { self.nixosModules.default = { }; }) { lib = import ${pathLit(join(KIT, 'nixpkgs-lib/lib'))}; }).testScript`,
+  );
+  const commands = [...script.matchAll(/"pantheragent ([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(commands.includes('rollback root --to previous-boot --yes'), script);
+  for (const c of commands) assert.equal(cliCommandProblem(c.split(/\s+/)), null, c);
+  const order = ['echo canary > /canary', 'machine.reboot()', 'machine.fail("test -e /canary")', '@old_roots/*/canary', 'rollback root --to previous-boot', 'machine.reboot()', '= canary'];
+  let at = 0;
+  for (const step of order) {
+    const i = script.indexOf(step, at);
+    assert.ok(i >= 0, `${step} after offset ${at}:\n${script}`);
+    at = i + step.length;
+  }
 });
 
 // --- the rendered units under systemd-analyze ------------------------------------------------

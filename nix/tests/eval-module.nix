@@ -9,7 +9,8 @@
 # initrdSystemd, extra) and gets its result: failedAssertions, warnings, rendered
 # units, tmpfiles, initrd, etc, firewall, udev rules, settings. The packages are
 # ./pkgs.nix (the kit's stand-ins, with pkgs.pantheragent from nix/package.nix);
-# `buildSystem` makes the build machine another platform (cross).
+# `buildSystem` makes the build machine another platform (cross); `overlayPackage`
+# replaces pkgs.pantheragent by a stand-in named pantheragent-from-overlay.
 #
 # `options` adds what the rendered text does not show, from the same modules
 # evaluated directly: the units' wantedBy, the package, and the build steps behind
@@ -22,12 +23,23 @@
 let
   lib = import (kit + "/nixpkgs-lib/lib");
 
-  pkgsFor = case: import ./pkgs.nix { inherit kit lib; buildSystem = case.buildSystem or "x86_64-linux"; };
+  # One package set per build platform, shared by the cases: the package's source is
+  # hashed once per evaluation.
+  pkgsBySystem = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (buildSystem: import ./pkgs.nix { inherit kit lib buildSystem; });
+  pkgsFor =
+    case:
+    let
+      pkgs = pkgsBySystem.${case.buildSystem or "x86_64-linux"};
+    in
+    if case.overlayPackage or false then
+      pkgs // { pantheragent = pkgs.writeText "pantheragent-from-overlay" ""; }
+    else
+      pkgs;
   moduleFor = case: {
     imports = [ ../module.nix ];
     _module.args.pkgs = lib.mkForce (pkgsFor case);
   };
-  kitArgs = case: removeAttrs case [ "buildSystem" ];
+  kitArgs = case: removeAttrs case [ "buildSystem" "overlayPackage" ];
 
   # The kit's eval.nix, with the evaluated configuration kept (same modules).
   options =

@@ -8,7 +8,8 @@
 # makes it a Btrfs filesystem with @persist and @log (once); the wipe then archives
 # @root under @old_roots and boots a fresh snapshot of @root-blank, at every boot.
 # The test writes a file on /, reboots, sees it gone and archived, asks for the
-# previous boot's root back, reboots, and sees it again.
+# previous boot's root back (`rollback root --to previous-boot --yes`: there is no
+# terminal to confirm on), reboots, and sees it again.
 { self }:
 
 { lib, ... }:
@@ -39,7 +40,10 @@ in
       virtualisation.diskSize = 2048;
 
       boot.initrd.systemd.enable = true;
-      boot.initrd.systemd.initrdBin = [ pkgs.btrfs-progs ];
+      boot.initrd.systemd.initrdBin = [
+        pkgs.btrfs-progs
+        pkgs.util-linux # blkid
+      ];
       boot.initrd.systemd.services.vm-btrfs-layout = {
         description = "test: make the empty disk a Btrfs filesystem with @persist and @log";
         wantedBy = [ "initrd.target" ];
@@ -98,7 +102,7 @@ in
         top("grep -l canary /mnt/top/@old_roots/*/canary")
 
     with subtest("rollback root --to previous-boot brings that root back at the next boot"):
-        print(machine.succeed("pantheragent rollback root --to previous-boot"))
+        print(machine.succeed("pantheragent rollback root --to previous-boot --yes"))
         machine.reboot()
         machine.wait_for_unit("multi-user.target")
         machine.succeed("test \"$(cat /canary)\" = canary")
