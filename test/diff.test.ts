@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeRecordFiles } from '../src/wipe/files.js';
 import { formatName } from '../src/btrfs/names.js';
 import { makeTree, TREE_CONFIG } from '../bench/diff.js';
 import { compileRules, ruleSpecFor } from '../src/diff/classify.js';
@@ -291,6 +292,11 @@ test('after a wipe: the fresh root is clean (exit 0); --against previous-boot an
   const name = formatName('@root', Date.now() - 3_600_000);
   renameSync(join(fx.top, '@root'), join(fx.top, '@old_roots', name));
   fx.btrfs('subvolume', 'snapshot', join(fx.top, '@root-blank'), join(fx.top, '@root'));
+  // Its record: the archived root stays writable until adoption, and is the agent's because a wipe names it.
+  writeRecordFiles(fx.top, {
+    version: 1, time: new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), outcome: 'ok', executor: 'initrd', stamp: name.slice('@root.'.length),
+    source: 'blank', from: '@root-blank', root: '@root', archived: `@old_roots/${name}`, marker: { state: 'none' }, renamedBack: false, error: null,
+  });
 
   const clean = cli(['--json', 'diff'], { config: cfg });
   assert.equal(clean.code, 0, clean.stderr);

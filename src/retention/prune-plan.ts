@@ -77,7 +77,10 @@ export function planPrune(config: Config, inv: Inventory, now: number, protect: 
     const newest = g.decisions.reduce<PlannedDecision | null>((a, d) => (!a || d.entry.cgen > a.entry.cgen || (d.entry.cgen === a.entry.cgen && d.entry.btrfsId > a.entry.btrfsId) ? d : a), null);
     for (const d of g.decisions) {
       if (d.action !== 'delete') continue;
-      const why = protect(d.entry) ?? (d === newest ? `newest by creation (generation ${d.entry.cgen}): kept whatever its name says` : null);
+      const why =
+        protect(d.entry) ??
+        (!d.entry.readonly ? 'writable (an archived root not yet adopted): made read-only by the next mutating run before retention may apply' : null) ??
+        (d === newest ? `newest by creation (generation ${d.entry.cgen}): kept whatever its name says` : null);
       if (why) Object.assign(d, { action: 'keep', reason: why });
     }
   }

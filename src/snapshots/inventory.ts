@@ -7,6 +7,7 @@ import { listSubvolumes, type ListedSubvolume } from '../btrfs/btrfs.js';
 import { basenameOf, parseName } from '../btrfs/names.js';
 import { recordEvent, type Db } from '../store/db.js';
 import { unlessMissing } from '../util/fsutil.js';
+import { archivedByWipes } from '../wipe/archived.js';
 import { readMeta } from './meta.js';
 
 export interface Entry {
@@ -37,9 +38,8 @@ export interface ForeignEntry {
   why: string;
   /**
    * A well-named subvolume that is writable: pantheragent only ever makes read-only ones
-   * there, so it is not treated as the agent's (never deleted, not counted by
-   * retention). Archived roots are writable from the initrd's rename until adoption
-   * makes them read-only, which is what this is kept for.
+   * there (archived roots once adopted), so it is not the agent's: never deleted, not
+   * counted by retention.
    */
   writable?: Entry;
 }
@@ -58,6 +58,8 @@ export function scan(config: Config, top: string): Inventory {
   const subvolumes = listSubvolumes(top);
   const byPath = new Map(subvolumes.map((s) => [s.path, s]));
   const meta = readMeta(top, subvolumes);
+  let made: Set<string> | undefined;
+  const wipeMade = () => (made ??= archivedByWipes(top));
   const pins = new Set(meta.pins);
   const inv: Inventory = { top, subvolumes, snapshots: [], roots: [], foreign: [] };
 
@@ -92,7 +94,9 @@ export function scan(config: Config, top: string): Inventory {
         pinned: pins.has(sv.uuid),
         tag: meta.tags[sv.uuid] ?? null,
       };
-      if (!sv.readonly) {
+      // An archived root is writable from the initrd's rename until adoption makes it
+      // read-only: it is ours when a wipe's record names it.
+      if (!sv.readonly && !(kind === 'root' && wipeMade().has(rel))) {
         inv.foreign.push({ dir, name, rel, subvolume: true, why: 'writable: pantheragent only makes read-only snapshots and archived roots', writable: entry });
         continue;
       }

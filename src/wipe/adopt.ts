@@ -10,10 +10,9 @@ import { setReadonly } from '../btrfs/btrfs.js';
 import { run } from '../btrfs/exec.js';
 import { mountedAnywhere } from '../btrfs/mounts.js';
 import { recordEvent } from '../store/db.js';
-import { exists, unlessMissing, writeFileAtomic } from '../util/fsutil.js';
-import { WIPE_FILES } from './plan.js';
+import { exists, writeFileAtomic } from '../util/fsutil.js';
 import { readLastWipe } from './files.js';
-import { parseRecord, type WipeRecord } from './record.js';
+import type { WipeRecord } from './record.js';
 
 /** At the top of the root subvolume ("/.pantheragent-boot.json" on the running system). */
 export const IDENTITY_FILE = '.pantheragent-boot.json';
@@ -66,28 +65,12 @@ function readIdentity(path: string): BootIdentity | 'absent' | 'unreadable' {
   }
 }
 
-/**
- * The archived roots that a wipe says it made (every record in the wipe log). Only
- * those are adopted: a writable subvolume that merely has an archive's name is not
- * the agent's, and making it read-only would hand it to retention.
- */
-function archivedByWipes(top: string): Set<string> {
-  const text = unlessMissing(() => readFileSync(join(top, WIPE_FILES.log), 'utf8'), '');
-  const out = new Set<string>();
-  for (const line of text.split('\n')) {
-    const r = line ? parseRecord(line) : null;
-    if (r?.ok && r.record.archived) out.add(r.record.archived);
-  }
-  return out;
-}
-
 /** Read-only for every writable archived root that a wipe made and that nothing has mounted. */
 function markArchivesReadonly(agent: Agent, mounted: Set<number>): number {
   let n = 0;
-  const made = archivedByWipes(agent.top);
-  for (const f of agent.inventory.foreign) {
-    const e = f.writable;
-    if (!e || e.kind !== 'root' || e.source !== agent.config.root.subvolume || !made.has(e.rel) || mounted.has(e.btrfsId)) continue;
+  // The inventory lists a writable archived root only when a wipe's record names it.
+  for (const e of agent.inventory.roots) {
+    if (e.readonly || e.source !== agent.config.root.subvolume || mounted.has(e.btrfsId)) continue;
     try {
       setReadonly(e.path, true);
       recordEvent(agent.db, 'adopted', e.rel, { readonly: true });
