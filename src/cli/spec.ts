@@ -201,6 +201,48 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['pantheragent drift', 'pantheragent drift --check revision,closure', 'pantheragent drift --history', 'pantheragent drift --json | jq .drifting'],
     load: () => import('./commands/drift.js'),
   },
+  {
+    name: 'rollback',
+    summary: 'roll a persistent subvolume back to a snapshot, or the next boot to an archived root; --undo, --list',
+    usage: 'rollback SOURCE --to SNAPSHOT | rollback root --to ARCHIVED_ROOT | rollback root --cancel | rollback --undo | rollback --list',
+    maxArgs: 1,
+    options: {
+      to: { type: 'string', value: 'SNAPSHOT', description: 'what to go back to: a name, latest, previous-boot (root), or an age such as 3h-ago' },
+      undo: { type: 'boolean', description: 'put back what the last rollback replaced (itself undoable)' },
+      cancel: { type: 'boolean', description: 'with root: take back a pending root rollback' },
+      list: { type: 'boolean', description: 'the history of rollbacks, undos and restores, and a pending root rollback' },
+      'dry-run': { type: 'boolean', description: 'show the plan; change nothing' },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (required without a terminal)' },
+    },
+    args: 'sources',
+    examples: [
+      'pantheragent rollback @persist --to 3h-ago --dry-run',
+      'pantheragent rollback @persist --to @persist.20261125T220000+0000 --yes',
+      'pantheragent rollback root --to previous-boot',
+      'pantheragent rollback --undo',
+      'pantheragent rollback --list',
+    ],
+    load: () => import('./commands/rollback.js'),
+  },
+  {
+    name: 'restore',
+    summary: 'restore files from a snapshot or archived root (cp -a --reflink), after a safety snapshot',
+    usage: 'restore PATH... --from SNAPSHOT|ARCHIVED_ROOT [--to DIR] [--persist] [--dry-run] [--yes]',
+    options: {
+      from: { type: 'string', value: 'SNAPSHOT', description: 'a name, latest, previous-boot, or an age such as 3h-ago' },
+      to: { type: 'string', value: 'DIR', description: 'restore below DIR (DIR/PATH) instead of into place' },
+      persist: { type: 'boolean', description: 'from an archived root: copy into persistence.storage and print the persistence declaration' },
+      'dry-run': { type: 'boolean', description: 'show the plan; change nothing' },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (required without a terminal)' },
+    },
+    args: 'files',
+    examples: [
+      'pantheragent restore /etc/NetworkManager/system-connections --from previous-boot --persist',
+      'pantheragent restore /persist/var/lib/app/db.sqlite --from 3h-ago --dry-run',
+      'pantheragent restore /home/me/notes --from latest --to /tmp/recovered',
+    ],
+    load: () => import('./commands/restore.js'),
+  },
 ];
 
 export function maxArgs(spec: CommandSpec): number {

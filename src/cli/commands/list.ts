@@ -6,6 +6,9 @@ import { dim, formatAge, formatBytes, green, isoTime, red, table } from '../outp
 import { qgroupSizes } from '../../btrfs/btrfs.js';
 import type { QgroupSize } from '../../btrfs/parse.js';
 import type { CommandContext, CommandResult } from '../command.js';
+import { pendingRootRollback } from '../../rollback/execute.js';
+import { ROLLBACK_TAGS } from '../../rollback/plan.js';
+import { pendingJson } from '../rollback-view.js';
 
 export function entryJson(e: Entry, now: number, d: PlannedDecision | undefined, size: QgroupSize | null) {
   return {
@@ -35,6 +38,9 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const entries = (roots ? inv.roots : inv.snapshots).filter((e) => !filter || e.source === filter);
   const dir = roots ? agent.config.root.archiveDir : agent.config.snapshots.dir;
   const foreign: ForeignEntry[] = filter ? [] : inv.foreign.filter((f) => f.dir === dir);
+  // A rolled-back subvolume that something still mounts stays writable until then: say so, not just "foreign".
+  const whyOf = (f: ForeignEntry) => (f.writable?.tag === ROLLBACK_TAGS.aside ? `${f.why}; rolled back and still mounted: becomes read-only and the agent's once unmounted` : f.why);
+  const pending = roots ? pendingRootRollback(agent) : null;
   const now = Date.now();
   const fate = decisionsByPath(currentPlan(agent, now));
   const sizes = qgroupSizes(agent.top);
@@ -47,17 +53,18 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     formatAge(now - e.instant),
     sizes ? formatBytes(sizeOf(e)?.exclusive ?? 0) : '-',
     fateText(fate.get(e.rel)),
-    [e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : ''].filter(Boolean).join(' '),
+    [e.readonly ? '' : 'writable', e.tag ? `tag:${e.tag}` : '', pending?.valid && pending.path === e.rel ? 'pending rollback: the next boot starts from it' : ''].filter(Boolean).join(' '),
   ]);
   const human = [
     entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'EXCLUSIVE', 'RETENTION', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
-    ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(f.why)}`)] : []),
+    ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(whyOf(f))}`)] : []),
   ].join('\n');
   return {
     json: {
       kind: roots ? 'roots' : 'snapshots',
       entries: entries.map((e) => entryJson(e, now, fate.get(e.rel), sizeOf(e))),
-      foreign: foreign.map((f) => ({ name: f.name, path: f.rel, subvolume: f.subvolume, why: f.why })),
+      foreign: foreign.map((f) => ({ name: f.name, path: f.rel, subvolume: f.subvolume, why: whyOf(f) })),
+      ...(roots ? { pendingRootRollback: pendingJson(pending) } : {}),
     },
     human,
   };

@@ -5,6 +5,8 @@ import { futureDated } from '../../snapshots/inventory.js';
 import { bold, formatAge, formatBytes, isoTime, red, table, yellow } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { lastWipeHuman, lastWipeJson } from '../wipe-view.js';
+import { pendingRootRollback } from '../../rollback/execute.js';
+import { pendingHuman, pendingJson } from '../rollback-view.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
@@ -24,6 +26,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     sources,
     roots: { archived: inv.roots.length, oldest: inv.roots[0] ? isoTime(inv.roots[0].instant) : null, pruneWouldDelete: inv.roots.filter((r) => condemned.has(r.rel)).length },
     wipe: lastWipeJson(agent.lastWipe()),
+    rootRollback: pendingJson(pendingRootRollback(agent)),
     foreign: inv.foreign.length,
     // Names dated ahead of the clock (a clock that was wrong for a while): kept, and shown.
     future: futureDated(inv, now).map((e) => ({ path: e.rel, time: isoTime(e.instant) })),
@@ -40,6 +43,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     `${inv.roots.length} archived root${inv.roots.length === 1 ? '' : 's'}`,
     lastWipeHuman(json.wipe, now) + (inv.roots[0] ? `, oldest ${formatAge(now - inv.roots[0].instant)}` : '') + (json.roots.pruneWouldDelete ? `, next prune deletes ${json.roots.pruneWouldDelete}` : ''),
   ]);
+  const pendingRoot = pendingHuman(pendingRootRollback(agent));
+  if (pendingRoot) rows.push(['rollback', 'root', pendingRoot]);
   rows.push([
     'disk',
     `${(100 - usage.freePercent).toFixed(0)}% used`,
