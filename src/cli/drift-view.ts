@@ -83,10 +83,13 @@ export function driftSummaryJson(latest: DriftCheck[]) {
   };
 }
 
-export function driftSummaryHuman(s: ReturnType<typeof driftSummaryJson>, now: number): string {
-  if (!s) return "not measured yet (pantheragent drift)";
+/** For `status`'s table: the count, then the first drifting kind or why there is none. */
+export function driftSummaryHuman(s: ReturnType<typeof driftSummaryJson>, now: number): [string, string] {
+  if (!s) return ['not measured', "run 'pantheragent drift'"];
   const age = `measured ${formatAge(now - Date.parse(s.measuredAt))} ago`;
-  if (!s.drifting.length) return `${green('none')} in ${s.checks.length} kinds${s.unknown.length ? ` (${s.unknown.length} unknown)` : ''}, ${age}`;
+  const unknown = s.unknown.length ? `, ${s.unknown.length} unknown (${s.unknown.join(', ')})` : '';
+  if (!s.drifting.length) return [green('none'), `${s.checks.length} kinds checked${unknown}, ${age}`];
   const first = s.checks.find((c) => c.status === 'drift')!;
-  return `${red(s.drifting.join(', '))}: ${first.kind} ${first.summary}${s.drifting.length > 1 ? ` (+${s.drifting.length - 1} more)` : ''}, ${age} (pantheragent drift)`;
+  const more = s.drifting.length > 1 ? `; also ${s.drifting.slice(1).join(', ')}` : '';
+  return [red(`${s.drifting.length} of ${s.checks.length} drift`), `${first.kind}: ${first.summary}${more} (pantheragent drift), ${age}`];
 }
