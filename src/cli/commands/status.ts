@@ -5,6 +5,8 @@ import { futureDated } from '../../snapshots/inventory.js';
 import { bold, formatAge, formatBytes, isoTime, red, table, yellow } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { lastWipeHuman, lastWipeJson } from '../wipe-view.js';
+import { readLatestDrift } from '../../drift/store.js';
+import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
 import { pendingRootRollback } from '../../rollback/execute.js';
 import { pendingHuman, pendingJson } from '../rollback-view.js';
 
@@ -31,6 +33,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     // Names dated ahead of the clock (a clock that was wrong for a while): kept, and shown.
     future: futureDated(inv, now).map((e) => ({ path: e.rel, time: isoTime(e.instant) })),
     disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
+    // The latest stored drift report (pantheragent drift, or the daemon): read, not recomputed.
+    drift: driftSummaryJson(readLatestDrift(agent.db)),
   };
   const rows = sources.map((s) => [
     s.source,
@@ -50,6 +54,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     `${(100 - usage.freePercent).toFixed(0)}% used`,
     `${formatBytes(usage.freeEstimated)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
   ]);
+  rows.push(['drift', ...driftSummaryHuman(json.drift, now)]);
   if (json.future.length) {
     rows.push(['clock', yellow(`${json.future.length} dated in the future`), `e.g. ${json.future[0]!.path}: the clock was wrong when it was made; kept, and the newest by creation is kept too`]);
   }
