@@ -289,7 +289,7 @@ test('store: the latest result per kind, the time its status changed, and each c
   });
   assert.deepEqual(readLatestDrift(db), []);
   const at = (m: number) => new Date(Date.UTC(2026, 10, 30, 1, m)).toISOString().replace(/\.000Z$/, 'Z');
-  const c = (kind: DriftCheck['kind'], status: DriftCheck['status'], m: number, summary = status): DriftCheck => ({ kind, status, summary, details: { m }, measuredAt: at(m) });
+  const c = (kind: DriftCheck['kind'], status: DriftCheck['status'], m: number, summary: string = status): DriftCheck => ({ kind, status, summary, details: { m }, measuredAt: at(m) });
   storeDrift(db, [c('units', 'ok', 0), c('reboot', 'ok', 0)]);
   storeDrift(db, [c('units', 'drift', 5, '1 failed unit'), c('reboot', 'ok', 5)]);
   storeDrift(db, [c('units', 'drift', 10, '2 failed units')]);

@@ -18,8 +18,9 @@ import { compareReboot, readRebootFacts } from '../src/drift/reboot.js';
 import { runDrift } from '../src/drift/run.js';
 import type { DriftCheck, DriftKind } from '../src/drift/types.js';
 import { openDb } from '../src/store/db.js';
-import { cli } from './helpers/cli.js';
-import { skipUnless } from './helpers/env.js';
+import { makeBtrfs, layoutHost } from './helpers/btrfs.js';
+import { cli, writeConfig } from './helpers/cli.js';
+import { BTRFS_REQ, skipUnless } from './helpers/env.js';
 
 const FIX = join(__dirname, 'fixtures/drift');
 let tmp: string;
@@ -499,4 +500,38 @@ test('drift command: exit 2 on drift, one line per kind, --json, --check, --hist
   const hh = run('drift', '--history');
   assert.match(hh.stdout, /^reboot {7}ok /m);
   assert.match(hh.stdout, /reboot {7}drift -> ok/);
+});
+
+// --- state, and status reading the stored report ------------------------------------------
+
+test('state on a real Btrfs root: what the next wipe erases; status shows the stored report', { skip: skipUnless(BTRFS_REQ) }, (t) => {
+  const fx = makeBtrfs();
+  t.after(() => fx.cleanup());
+  layoutHost(fx);
+  const systemRoot = join(fx.dir, 'system');
+  mkdirSync(systemRoot);
+  const cfgFile = writeConfig(fx, { systemRoot, persistence: { storage: '/persist', directories: ['/etc/nixos'], files: [] } });
+  const run = (...args: string[]) => cli(args, { config: cfgFile, env: CLI_ENV });
+
+  const none = run('status', '--json');
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.json().drift, null, 'never measured');
+  assert.match(run('status').stdout, /^drift +not measured +run 'pantheragent drift'$/m);
+
+  const live = join(fx.top, '@root');
+  mkdirSync(join(live, 'etc/nixos'), { recursive: true });
+  writeFileSync(join(live, 'etc/nixos/configuration.nix'), '{ }\n'); // declared
+  mkdirSync(join(live, 'etc/NetworkManager/system-connections'), { recursive: true });
+  writeFileSync(join(live, 'etc/NetworkManager/system-connections/home.nmconnection'), '[wifi]\n');
+  mkdirSync(join(live, 'var/lib/bluetooth'), { recursive: true });
+  writeFileSync(join(live, 'var/lib/bluetooth/settings'), 'x');
+  const r = run('drift', '--check', 'state', '--json');
+  assert.equal(r.code, 2, r.stderr);
+  const c = r.json<{ checks: DriftCheck[] }>().checks[0]!;
+  assert.equal(c.summary, '2 undeclared paths in 2 directories will be erased at next boot');
+  assert.deepEqual((c.details.groups as { path: string }[]).map((g) => g.path).sort(), ['/etc/NetworkManager', '/var'], 'the highest directories holding nothing but state');
+
+  const s = run('status', '--json').json<{ drift: { drifting: string[]; checks: { kind: string; status: string }[] } }>();
+  assert.deepEqual(s.drift.drifting, ['state']);
+  assert.match(run('status').stdout, /^drift +1 of 1 drift +state: 2 undeclared paths in 2 directories will be erased at next boot \(pantheragent drift\), measured \d+s ago$/m);
 });
