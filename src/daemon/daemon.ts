@@ -12,6 +12,7 @@ import { collectState, unavailableState } from '../health/collect.js';
 import { publishState } from '../health/publish.js';
 import type { HealthState } from '../health/state.js';
 import { resolveThresholds } from '../health/thresholds.js';
+import { openDb } from '../store/db.js';
 import type { Logger } from '../util/log.js';
 import type { Pieces } from './pieces.js';
 
@@ -165,11 +166,11 @@ export class Daemon {
     }
     if (this.stopped) return;
     await this.enqueue('drift', () => {
-      const agent = this.opts.openAgent(config, this.opts.log, { mutating: false, waitSeconds: 0 });
+      const db = openDb(config.stateDir);
       try {
-        storeDrift(agent.db, checks);
+        storeDrift(db, checks);
       } finally {
-        closeAgent(agent);
+        db.close();
       }
       return this.publish();
     });

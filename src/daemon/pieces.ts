@@ -2,6 +2,8 @@
 // drift results and runs, the power summary and profile verification. One place, so
 // that a piece that has not landed is null here and its checks say "unknown" with why.
 import type { Config } from '../config/schema.js';
+import { runDrift } from '../drift/run.js';
+import { readLatestDrift, storeDrift } from '../drift/store.js';
 import type { DriftCheck } from '../drift/types.js';
 import { powerSummary, profileDrift } from '../power/drift.js';
 import type { Db } from '../store/db.js';
@@ -16,9 +18,9 @@ export interface Pieces {
 }
 
 export const PIECES: Pieces = {
-  readDrift: null,
-  runDrift: null,
-  storeDrift: null,
+  readDrift: readLatestDrift,
+  runDrift: (config, opts) => runDrift(config, opts),
+  storeDrift,
   powerSummary,
   profileDrift,
 };

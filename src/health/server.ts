@@ -4,6 +4,7 @@
 // HEAD only. It reads the published state file and nothing else on this host.
 import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
 import { discoverTailnet, isLoopback, isTailnet, LOOPBACK_ADDRESSES, unmapped } from './addresses.js';
@@ -133,8 +134,10 @@ export class HealthServer {
       server.listen({ host: address, port: this.h.port, ipv6Only: address.includes(':'), exclusive: true }, () => {
         server.off('error', fail);
         server.on('error', (e) => this.opts.log.error({ err: e, address: key }, 'listener error'));
-        this.servers.set(key, server);
-        this.opts.log.info({ address: key }, `health endpoint listening on http://${key}`);
+        // The port actually bound (port 0 in tests picks a free one).
+        const bound = key.replace(/:\d+$/, `:${(server.address() as AddressInfo).port}`);
+        this.servers.set(bound, server);
+        this.opts.log.info({ address: bound }, `health endpoint listening on http://${bound}`);
         resolve(true);
       });
     });

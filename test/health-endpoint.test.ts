@@ -1,0 +1,199 @@
+// The real endpoint (the bundled CLI's serve-health) inside a network namespace made
+// here: tailscale0 (a TUN device, as Tailscale's own) with this host's tailnet address
+// and some peers' addresses, another interface with a non-tailnet address, and a
+// stand-in for tailscaled's LocalAPI on a unix socket. Clients run in the namespace.
+// Only addresses inside this namespace (and its loopback) are ever targets.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { publishState } from '../src/health/publish.js';
+import { CLI } from './helpers/cli.js';
+import { skipUnless } from './helpers/env.js';
+import { sampleState } from './helpers/health.js';
+import { startLocalApi, type LocalApiStandIn } from './helpers/localapi.js';
+
+const SELF = '100.100.7.1';
+const TAGGED = '100.100.7.2'; // tag:monitor: allowed
+const STRANGER = '100.100.7.3'; // not known to tailscaled
+const ALICE = '100.100.7.4'; // user alice@example.com: allowed by login name
+const OTHER_TAG = '100.100.7.5'; // tag:web: not allowed
+const NOT_TAILNET = '192.0.2.10';
+const PORT = 9473;
+
+const skip = skipUnless({ root: true, commands: ['ip', 'curl', 'ss'] });
+
+test('serve-health in a network namespace: listening, authorisation, limits', { skip, timeout: 60_000 }, async (t) => {
+  const ns = `pa-health-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'pantheragent-health-'));
+  let server: ChildProcess | null = null;
+  let api: LocalApiStandIn | null = null;
+  t.after(async () => {
+    server?.kill('SIGKILL');
+    await api?.close();
+    spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** A command inside the namespace. */
+  const run = (cmd: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const p = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let stdout = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.on('close', (code) => resolve({ code, stdout }));
+    });
+  const ip = (...args: string[]) => {
+    const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `ip -n ${ns} ${args.join(' ')}: ${r.stderr}`);
+  };
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
+  ip('link', 'set', 'lo', 'up');
+  ip('tuntap', 'add', 'dev', 'tailscale0', 'mode', 'tun');
+  for (const a of [SELF, TAGGED, STRANGER, ALICE, OTHER_TAG]) ip('addr', 'add', `${a}/32`, 'dev', 'tailscale0');
+  ip('link', 'set', 'tailscale0', 'up');
+  ip('link', 'add', 'eth-pa', 'type', 'bridge');
+  ip('addr', 'add', `${NOT_TAILNET}/24`, 'dev', 'eth-pa');
+  ip('link', 'set', 'eth-pa', 'up');
+
+  api = await startLocalApi(join(dir, 'tailscaled.sock'), {
+    // The v6 address is not on the interface: the endpoint must skip it and go on.
+    selfIPs: [SELF, 'fd7a:115c:a1e0::7:1'],
+    peers: [
+      { ip: TAGGED, name: 'monitor', tags: ['tag:monitor'] },
+      { ip: ALICE, name: 'laptop', loginName: 'alice@example.com' },
+      { ip: OTHER_TAG, name: 'web', tags: ['tag:web'] },
+    ],
+  });
+  const runtimeDir = join(dir, 'run');
+  mkdirSync(runtimeDir);
+  publishState(runtimeDir, sampleState(Date.now()));
+  const cfg = join(dir, 'config.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      host: 'testhost',
+      stateDir: join(dir, 'state'),
+      runtimeDir,
+      power: { enable: false },
+      health: {
+        port: PORT,
+        allow: { tags: ['tag:monitor'], users: ['alice@example.com'] },
+        tailscaleSocket: api.socket,
+        limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, whoisTimeoutMs: 300, retryMs: 100 },
+      },
+    }),
+  );
+  server = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, '--config', cfg, 'serve-health'], {
+    env: { ...process.env, PANTHERAGENT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stderr!.on('data', (d) => (log += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve-health did not listen on the tailnet:\n${log}`)), 15_000);
+    server!.stderr!.on('data', async () => {
+      if (log.includes('listening on the tailnet')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    server!.on('exit', (code) => reject(new Error(`serve-health exited (${code}):\n${log}`)));
+  });
+
+  /** curl inside the namespace: [http code, curl exit code]. Asynchronous: the LocalAPI stand-in answers from this process. */
+  const curl = (url: string, opts: { from?: string; method?: string; header?: string; head?: boolean } = {}) =>
+    run([
+      'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5',
+      ...(opts.from ? ['--interface', opts.from] : []),
+      ...(opts.method ? ['-X', opts.method] : []),
+      ...(opts.head ? ['-I'] : []),
+      ...(opts.header ? ['-H', opts.header] : []),
+      url,
+    ]).then((r) => [Number(r.stdout), r.code] as const);
+  const tailnetHealth = `http://${SELF}:${PORT}/health`;
+
+  await t.test('listens on loopback and the tailnet address only', async () => {
+    const ss = (await run(['ss', '-Hltn'])).stdout;
+    const local = ss
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/)[3]!)
+      .sort();
+    assert.deepEqual(local, [`${SELF}:${PORT}`, `127.0.0.1:${PORT}`, `[::1]:${PORT}`].sort());
+    const [, exit] = await curl(`http://${NOT_TAILNET}:${PORT}/health`);
+    assert.equal(exit, 7, 'connecting to the non-tailnet address is refused (curl exit 7)');
+  });
+
+  await t.test('loopback is allowed', async () => {
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`), [200, 0]);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/readyz`), [200, 0]);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/metrics`), [200, 0]);
+  });
+
+  await t.test('a peer with an allowed tag gets 200; by login name too', async () => {
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [200, 0]);
+    assert.deepEqual(await curl(tailnetHealth, { from: ALICE }), [200, 0]);
+    assert.ok(api!.requests.some((r) => r.startsWith(`/localapi/v0/whois?addr=${encodeURIComponent(TAGGED + ':')}`)), 'whois asked with IP:PORT');
+  });
+
+  await t.test('an unknown peer, or one without an allowed tag, gets 403', async () => {
+    assert.deepEqual(await curl(tailnetHealth, { from: STRANGER }), [403, 0]);
+    assert.deepEqual(await curl(tailnetHealth, { from: OTHER_TAG }), [403, 0]);
+    assert.deepEqual(await curl(tailnetHealth, { from: STRANGER, method: 'POST' }), [403, 0], 'refused before anything else');
+  });
+
+  await t.test('POST and other methods: 405; HEAD: 200', async () => {
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`, { method: 'POST' }), [405, 0]);
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED, method: 'DELETE' }), [405, 0]);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`, { head: true }), [200, 0]);
+  });
+
+  await t.test('a 70 KB header is rejected and the server goes on', async () => {
+    const [code] = await curl(`http://127.0.0.1:${PORT}/health`, { header: `X-Big: ${'a'.repeat(70 * 1024)}` });
+    assert.equal(code, 431);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+    assert.equal(server!.exitCode, null);
+  });
+
+  await t.test('a slow client is cut off', async () => {
+    // Sends a header line every 100 ms and never finishes: the 300 ms headers timeout ends it.
+    const script = `
+      const s = require('net').connect(${PORT}, '127.0.0.1');
+      const t0 = Date.now(); let got = '';
+      s.write('GET /health HTTP/1.1\\r\\nHost: x\\r\\n');
+      const iv = setInterval(() => s.write('X-Slow: 1\\r\\n'), 100);
+      s.on('data', (d) => (got += d));
+      s.on('error', () => {});
+      s.on('close', () => { clearInterval(iv); console.log(JSON.stringify({ ms: Date.now() - t0, got: got.split('\\r\\n')[0] })); process.exit(0); });
+      setTimeout(() => { console.log(JSON.stringify({ ms: -1 })); process.exit(0); }, 8000);`;
+    const r = await run([process.execPath, '-e', script]);
+    const out = JSON.parse(r.stdout.trim().split('\n')[0]!) as { ms: number; got?: string };
+    // The deadline is checked every 150 ms (half the timeout): cut off well within a second.
+    assert.ok(out.ms >= 300 && out.ms < 1500, `cut off after ${out.ms} ms`);
+    assert.match(out.got ?? '', /^HTTP\/1.1 408/);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+  });
+
+  await t.test('LocalAPI slow, malformed or down: 403 (fail closed)', async () => {
+    api!.delayMs = 1000;
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
+    api!.delayMs = 0;
+    api!.whoisBody = '{"Node": null}';
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
+    api!.whoisBody = null;
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [200, 0], 'allowed again once LocalAPI answers');
+    await api!.close();
+    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
+    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`), [200, 0], 'loopback does not need LocalAPI');
+  });
+
+  await t.test('SIGTERM stops it', async () => {
+    const exited = new Promise<number | null>((resolve) => server!.on('exit', (code) => resolve(code)));
+    server!.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    server = null;
+  });
+});
