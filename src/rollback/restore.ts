@@ -89,7 +89,8 @@ function resolveDest(dest: string): { dest: string; missing: string[] } {
   const name = parts.pop()!;
   const missing: string[] = [];
   while (parts.length && kindAt('/' + parts.join('/')) === 'missing') missing.unshift(parts.pop()!);
-  const base = realpathSync('/' + parts.join('/'));
+  // realpath(3) itself: Node's JS realpathSync folds ".." in link targets by text, not as the kernel does.
+  const base = realpathSync.native('/' + parts.join('/'));
   if (kindAt(base) !== 'dir') throw new RefusedError(`${base} is not a directory: cannot restore below it`);
   return { dest: join(base, ...missing, name), missing: missing.map((_, i) => join(base, ...missing.slice(0, i + 1))) };
 }
