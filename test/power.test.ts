@@ -15,6 +15,7 @@ import { thresholdOrder, planKnobs } from '../src/power/plan.js';
 import { profileDrift, powerSummary } from '../src/power/drift.js';
 import { commMatches, defaultProbe, viaProc, viaSystemctl, POWER_MANAGERS } from '../src/power/conflicts.js';
 import { readPowerState, writePowerState } from '../src/power/state.js';
+import { errnoOf, nodeSysfs } from '../src/power/sysfs.js';
 import { forbiddenSysfs, KernelSysfs, makeSysfs, plug, SYSFS_FIXTURES, type SysfsFixtureName } from './helpers/sysfs.js';
 import { prng } from './helpers/prng.js';
 
@@ -498,5 +499,46 @@ test('conflicts: systemctl states, a /proc scan by process name, TLP by its run 
     assert.match(viaProc(join(root, 'missing')).note!, /not readable/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an attribute that fails to read is reported as unreadable, and the rest still apply', () => {
+  const f = makeSysfs('zephyrus');
+  try {
+    const io = new KernelSysfs(f.root);
+    io.failRead.set('class/power_supply/BAT1/energy_now', 'EIO');
+    io.failRead.set('class/firmware-attributes/asus-armoury/attributes/nv_dynamic_boost/current_value', 'EIO');
+    const a = applyProfile(powerOf(f.root), io, 'performance');
+    assert.deepEqual(a.failed, ['armoury.nv_dynamic_boost'], 'unreadable after the write: not verified, so failed');
+    assert.match(a.knobs.find((k) => k.id === 'armoury.nv_dynamic_boost')!.targets[0]!.error!.message, /^EIO.*reading it back/);
+    assert.equal(a.source.batteryPercent, 71, 'falls back to capacity');
+    const v = inspect(powerOf(f.root), io, { last: null, conflicts: null });
+    assert.deepEqual(v.unreadable.map((u) => u.code), ['EIO', 'EIO']);
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('the production SysfsIO (node:fs) on a plain directory: trimmed reads, null when absent, errors carry errno', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheragent-nodesysfs-'));
+  try {
+    mkdirSync(join(dir, 'class/power_supply/BAT0'), { recursive: true });
+    writeFileSync(join(dir, 'class/power_supply/BAT0/status'), 'Discharging\n');
+    writeFileSync(join(dir, 'class/power_supply/BAT0/charge_control_end_threshold'), '100\n');
+    mkdirSync(join(dir, 'class/power_supply/AC'), { recursive: true });
+    const io = nodeSysfs(dir);
+    assert.equal(io.root, dir);
+    assert.equal(io.read('class/power_supply/BAT0/status'), 'Discharging');
+    assert.equal(io.read('class/power_supply/BAT0/missing'), null);
+    assert.equal(io.read('class/power_supply/NOPE/status'), null);
+    assert.deepEqual(io.list('class/power_supply'), ['AC', 'BAT0']);
+    assert.deepEqual(io.list('class/nothing'), []);
+    io.write('class/power_supply/BAT0/charge_control_end_threshold', '80');
+    assert.equal(readFileSync(join(dir, 'class/power_supply/BAT0/charge_control_end_threshold'), 'utf8'), '80', 'one bare value per write');
+    assert.throws(() => io.write('class/nothing/x', '1'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    assert.throws(() => io.read('class/power_supply'), (e: NodeJS.ErrnoException) => e.code === 'EISDIR', 'other read errors propagate');
+    assert.equal(errnoOf(new Error('plain')), 'EIO');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -36,6 +36,7 @@ export function inspectionJson(root: string, v: Inspection) {
     knobsOk: v.knobsOk,
     knobsTotal: v.knobsTotal,
     conflicts: v.conflicts,
+    unreadable: v.unreadable.map((u) => ({ path: abs(root, u.path), code: u.code })),
     drift: v.drift,
   };
 }
@@ -102,6 +103,7 @@ export function inspectionHuman(v: Inspection): string {
         (v.conflicts.note ? dim(` (${v.conflicts.note})`) : ''),
     );
   }
+  if (v.unreadable.length) lines.push(`${bold('unreadable')} ${yellow(v.unreadable.map((u) => `${u.path} (${u.code})`).join(', '))}`);
   lines.push('', knobTable(v.knobs));
   return lines.join('\n');
 }

@@ -116,7 +116,7 @@ export function verify(io: SysfsIO, knobs: PlannedKnob[], results: StepResult[] 
       }
       const ok = actual === t.want;
       const r = results?.find((x) => x.path === t.path && x.knob === k.id);
-      const error = ok ? null : (r?.error ?? readError ?? (results ? describeError('READBACK', `reads "${actual ?? '(nothing)'}"`) : null));
+      const error = ok ? null : (readError ?? r?.error ?? (results ? describeError('READBACK', `reads "${actual ?? '(nothing)'}"`) : null));
       return { path: t.path, want: t.want, actual, ok, error, attempts: r?.attempts ?? 0 };
     });
     const bad = targets.some((t) => !t.ok);

@@ -51,6 +51,7 @@ export async function profileDrift(config: Config, deps: PowerReadDeps = {}): Pr
     knobsOk: v.knobsOk,
     knobsTotal: v.knobsTotal,
     conflicts: v.conflicts?.found ?? [],
+    unreadable: v.unreadable,
   };
   if (v.knobsTotal === 0) {
     return { status: 'unknown', summary: `no power knob of model ${v.model.name} exists under ${config.power.sysfsRoot}`, details: base };

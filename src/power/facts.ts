@@ -2,7 +2,7 @@
 // planner, the view and the drift check work on these facts; nothing here writes.
 // Formats are the kernel's documented ones (Documentation/ABI/testing/sysfs-class-
 // power, sysfs-platform_profile, sysfs-devices-system-cpu, sysfs-class-firmware-attributes).
-import type { SysfsIO } from './sysfs.js';
+import { errnoOf, type SysfsIO } from './sysfs.js';
 
 export const PATHS = {
   dmi: 'class/dmi/id',
@@ -77,6 +77,8 @@ export interface PowerFacts {
   nvidia: { device: string; control: string | null }[];
   /** ideapad-laptop's conservation_mode, per ACPI device. */
   conservation: { path: string; value: string | null }[];
+  /** Files that exist but failed to read (a flaky embedded controller answers EIO): treated as absent, and reported. */
+  unreadable: { path: string; code: string }[];
 }
 
 const num = (s: string | null): number | null => {
@@ -221,7 +223,27 @@ function readConservation(io: SysfsIO): PowerFacts['conservation'] {
   });
 }
 
-export function readFacts(io: SysfsIO): PowerFacts {
+/** One bad attribute must not stop the rest: a read error counts as absent and is listed. */
+function tolerant(io: SysfsIO, unreadable: PowerFacts['unreadable']): SysfsIO {
+  const guard = <T>(path: string, fn: () => T, absent: T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      unreadable.push({ path, code: errnoOf(e) });
+      return absent;
+    }
+  };
+  return {
+    root: io.root,
+    read: (p) => guard(p, () => io.read(p), null),
+    list: (d) => guard(d, () => io.list(d), []),
+    write: (p, v) => io.write(p, v),
+  };
+}
+
+export function readFacts(sysfs: SysfsIO): PowerFacts {
+  const unreadable: PowerFacts['unreadable'] = [];
+  const io = tolerant(sysfs, unreadable);
   return {
     dmi: {
       vendor: io.read(`${PATHS.dmi}/sys_vendor`),
@@ -239,5 +261,6 @@ export function readFacts(io: SysfsIO): PowerFacts {
     armoury: readArmoury(io),
     nvidia: readNvidia(io),
     conservation: readConservation(io),
+    unreadable,
   };
 }

@@ -52,6 +52,8 @@ export interface Inspection {
   knobsOk: number;
   knobsTotal: number;
   conflicts: ConflictReport | null;
+  /** sysfs files that failed to read (counted as absent). */
+  unreadable: PowerFacts['unreadable'];
   drift: boolean;
 }
 
@@ -79,6 +81,7 @@ export function inspect(power: PowerConfig, io: SysfsIO, opts: { last: PowerStat
     knobsOk: ok,
     knobsTotal: counted(knobs).length,
     conflicts: opts.conflicts,
+    unreadable: facts.unreadable,
     drift: ok < counted(knobs).length || (opts.conflicts?.found.length ?? 0) > 0,
   };
 }

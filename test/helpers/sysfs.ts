@@ -78,13 +78,15 @@ export interface WriteRecord {
  * - asus-armoury current_value outside min_value..max_value or possible_values: EINVAL;
  * - runtime PM control other than auto/on, 0/1 switches other than 0/1: EINVAL;
  * - read-only attributes: EACCES; attributes that do not exist: ENOENT (sysfs creates none).
- * `refuse` makes a path fail always, `failOnce` once (then the write goes through).
+ * `refuse` makes a path fail always, `failOnce` once (then the write goes through), `failRead` its reads.
  */
 export class KernelSysfs implements SysfsIO {
   readonly root: string;
   readonly writes: WriteRecord[] = [];
   readonly refuse = new Map<string, string>();
   readonly failOnce = new Map<string, string>();
+  /** Reads of these paths fail with the errno (a flaky embedded controller answers EIO). */
+  readonly failRead = new Map<string, string>();
   private readonly fs: SysfsIO;
   private readonly savedEpp = new Map<string, string>();
 
@@ -94,6 +96,8 @@ export class KernelSysfs implements SysfsIO {
   }
 
   read(path: string): string | null {
+    const code = this.failRead.get(path);
+    if (code) throw errno(code, path);
     return this.fs.read(path);
   }
 
