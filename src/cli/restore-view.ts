@@ -57,5 +57,6 @@ export function restoreResultHuman(plan: RestorePlan, r: RestoreResult): string 
   if (r.outcome === 'failed') {
     return red(`restore FAILED: ${r.error}`) + `\n${r.restored.length ? `restored before the failure: ${r.restored.join(', ')}.` : 'nothing was restored.'}${safety}`;
   }
-  return [green(`restored ${r.restored.join(', ')} from ${plan.from.rel}.`) + safety, ...declarationLines(plan)].join('\n');
+  // The declaration to add was part of the plan, shown before this.
+  return green(`restored ${r.restored.join(', ')} from ${plan.from.rel}.`) + safety + (plan.declarations.length ? ' Declare it in the flake (above) to keep it.' : '');
 }
