@@ -5,11 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { configSchema, type Config } from '../src/config/schema.js';
 import { readFlakeRevision } from '../src/drift/flake.js';
 import { compareNextboot, readNextbootFacts } from '../src/drift/nextboot.js';
@@ -19,6 +18,7 @@ import { runDrift } from '../src/drift/run.js';
 import type { DriftCheck, DriftKind } from '../src/drift/types.js';
 import { openDb } from '../src/store/db.js';
 import { makeBtrfs, layoutHost } from './helpers/btrfs.js';
+import { boot, link, nixosSystem, put, store } from './fixtures/drift/nixos.js';
 import { cli, writeConfig } from './helpers/cli.js';
 import { BTRFS_REQ, skipUnless } from './helpers/env.js';
 
@@ -35,50 +35,6 @@ const fresh = (name: string) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
-const store = (name: string) => `/nix/store/${hash(name)}-${name}`;
-
-function put(root: string, path: string, content = ''): void {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), content);
-}
-function link(root: string, path: string, target: string): void {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  symlinkSync(target, join(root, path));
-}
-
-/** A system toplevel as NixOS lays it out: kernel, initrd and kernel-modules links into the store. */
-function nixosSystem(root: string, name: string, kernel: string, opts: { revision?: string; nixosVersion?: string } = {}): string {
-  const top = store(`nixos-system-testhost-${name}`);
-  const k = store(`linux-${kernel}`);
-  const i = store(`initrd-linux-${kernel}`);
-  const m = store(`linux-${kernel}-modules-shrunk`);
-  put(root, `${k}/bzImage`, 'kernel');
-  put(root, `${i}/initrd`, 'initrd');
-  put(root, `${m}/lib/modules/${kernel}/modules.dep`, '');
-  link(root, `${top}/kernel`, `${k}/bzImage`);
-  link(root, `${top}/initrd`, `${i}/initrd`);
-  link(root, `${top}/kernel-modules`, m);
-  if (opts.revision !== undefined) put(root, `${top}/configuration-revision`, opts.revision);
-  if (opts.nixosVersion !== undefined) {
-    // The real one is a bash script printing JSON baked in at build time.
-    const sw = store(`system-path-${name}`);
-    put(root, `${sw}/bin/nixos-version`, `#!/bin/sh\n[ "$1" = --json ] || exit 1\ncat <<'EOF'\n${opts.nixosVersion}\nEOF\n`);
-    chmodSync(join(root, `${sw}/bin/nixos-version`), 0o755);
-    link(root, `${top}/sw`, sw);
-  }
-  return top;
-}
-
-function boot(root: string, booted: string | null, current: string | null, profile: { generation: number; toplevel: string } | null): void {
-  if (booted) link(root, '/run/booted-system', booted);
-  if (current) link(root, '/run/current-system', current);
-  if (profile) {
-    link(root, `/nix/var/nix/profiles/system-${profile.generation}-link`, profile.toplevel);
-    link(root, '/nix/var/nix/profiles/system', `system-${profile.generation}-link`);
-  }
-}
-
 function config(dir: string, overrides: Record<string, any> = {}): Config {
   return configSchema.parse({
     host: 'testhost',
