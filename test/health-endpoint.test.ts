@@ -51,21 +51,16 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
   assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'ip netns add');
   ip('link', 'set', 'lo', 'up');
   ip('tuntap', 'add', 'dev', 'tailscale0', 'mode', 'tun');
-  for (const a of [SELF, TAGGED, STRANGER, ALICE, OTHER_TAG]) ip('addr', 'add', `${a}/32`, 'dev', 'tailscale0');
   ip('link', 'set', 'tailscale0', 'up');
+  // The peers' addresses, for clients to send from, on an interface of their own: tailscale0
+  // gets this host's address only, later, so the endpoint must wait for it.
+  ip('tuntap', 'add', 'dev', 'ts-peers', 'mode', 'tun');
+  for (const a of [TAGGED, STRANGER, ALICE, OTHER_TAG]) ip('addr', 'add', `${a}/32`, 'dev', 'ts-peers');
+  ip('link', 'set', 'ts-peers', 'up');
   ip('link', 'add', 'eth-pa', 'type', 'bridge');
   ip('addr', 'add', `${NOT_TAILNET}/24`, 'dev', 'eth-pa');
   ip('link', 'set', 'eth-pa', 'up');
 
-  api = await startLocalApi(join(dir, 'tailscaled.sock'), {
-    // The v6 address is not on the interface: the endpoint must skip it and go on.
-    selfIPs: [SELF, 'fd7a:115c:a1e0::7:1'],
-    peers: [
-      { ip: TAGGED, name: 'monitor', tags: ['tag:monitor'] },
-      { ip: ALICE, name: 'laptop', loginName: 'alice@example.com' },
-      { ip: OTHER_TAG, name: 'web', tags: ['tag:web'] },
-    ],
-  });
   const runtimeDir = join(dir, 'run');
   mkdirSync(runtimeDir);
   publishState(runtimeDir, sampleState(Date.now()));
@@ -80,7 +75,7 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
       health: {
         port: PORT,
         allow: { tags: ['tag:monitor'], users: ['alice@example.com'] },
-        tailscaleSocket: api.socket,
+        tailscaleSocket: join(dir, 'tailscaled.sock'),
         limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, whoisTimeoutMs: 300, retryMs: 100 },
       },
     }),
@@ -89,19 +84,6 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
     env: { ...process.env, PANTHERAGENT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
-  server.stderr!.on('data', (d) => (log += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve-health did not listen on the tailnet:\n${log}`)), 15_000);
-    server!.stderr!.on('data', async () => {
-      if (log.includes('listening on the tailnet')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server!.on('exit', (code) => reject(new Error(`serve-health exited (${code}):\n${log}`)));
-  });
-
   /** curl inside the namespace: [http code, curl exit code]. Asynchronous: the LocalAPI stand-in answers from this process. */
   const curl = (url: string, opts: { from?: string; method?: string; header?: string; head?: boolean } = {}) =>
     run([
@@ -112,6 +94,39 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
       ...(opts.header ? ['-H', opts.header] : []),
       url,
     ]).then((r) => [Number(r.stdout), r.code] as const);
+  let log = '';
+  server.stderr!.on('data', (d) => (log += d));
+  /** Waits for a log line of the server (no sleeping: the server says when). */
+  const logSays = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!log.includes(text)) return;
+        clearTimeout(timer);
+        server!.stderr!.off('data', check);
+        resolve();
+      };
+      const timer = setTimeout(() => reject(new Error(`serve-health never logged "${text}":\n${log}`)), 15_000);
+      server!.stderr!.on('data', check);
+      server!.once('exit', (code) => reject(new Error(`serve-health exited (${code}):\n${log}`)));
+      check();
+    });
+
+  // tailscaled is not up yet and tailscale0 has no address: loopback only, and it keeps looking.
+  await logSays('no Tailscale address yet');
+  assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+  ip('addr', 'add', `${SELF}/32`, 'dev', 'tailscale0');
+  api = await startLocalApi(join(dir, 'tailscaled.sock'), {
+    // The v6 address is not on the interface: the endpoint must skip it and go on.
+    selfIPs: [SELF, 'fd7a:115c:a1e0::7:1'],
+    peers: [
+      { ip: TAGGED, name: 'monitor', tags: ['tag:monitor'] },
+      { ip: ALICE, name: 'laptop', loginName: 'alice@example.com' },
+      { ip: OTHER_TAG, name: 'web', tags: ['tag:web'] },
+    ],
+  });
+  // Found through LocalAPI or on tailscale0, whichever it asks first.
+  await logSays('listening on the tailnet');
+
   const tailnetHealth = `http://${SELF}:${PORT}/health`;
 
   await t.test('listens on loopback and the tailnet address only', async () => {
