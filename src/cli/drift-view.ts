@@ -3,7 +3,7 @@
 // that `status` shows.
 import type { DriftChange, DriftStanding } from '../drift/store.js';
 import type { DriftCheck } from '../drift/types.js';
-import { bold, dim, formatAge, formatBytes, green, red, yellow } from './output.js';
+import { bold, dim, formatAge, formatBytes, green, red, table, yellow } from './output.js';
 
 const LINES_PER_KIND = 3;
 const KIND_WIDTH = 'persistence'.length;
@@ -60,15 +60,13 @@ export function driftHuman(checks: DriftCheck[], host: string): string {
 export function historyHuman(standings: DriftStanding[], changes: DriftChange[], now: number): string {
   if (!standings.length) return "drift has not run on this host yet: run 'pantheragent drift'";
   const ago = (iso: string) => `${formatAge(now - Date.parse(iso))} ago`;
-  const out = [bold('kind         status   since                        measured')];
-  for (const s of standings) {
-    out.push(`${s.kind.padEnd(KIND_WIDTH)}  ${colour(s.status)(s.status.padEnd(7))}  ${`${s.since} (${ago(s.since)})`.padEnd(27)}  ${ago(s.measuredAt)}`);
-  }
-  if (changes.length) {
-    out.push('', bold('changes, newest first'));
-    for (const c of changes) out.push(`${c.at}  ${c.kind.padEnd(KIND_WIDTH)}  ${c.previous ?? 'new'} -> ${colour(c.status)(c.status)}  ${dim(c.summary)}`);
-  }
-  return out.join('\n');
+  const kinds = table(
+    ['kind', 'status', 'since', 'measured'],
+    standings.map((s) => [s.kind, colour(s.status)(s.status), `${s.since} (${ago(s.since)})`, ago(s.measuredAt)]),
+  );
+  if (!changes.length) return kinds;
+  const rows = changes.map((c) => [c.at, c.kind, `${c.previous ?? 'first'} -> ${colour(c.status)(c.status)}`, dim(c.summary)]);
+  return `${kinds}\n\n${bold('changes, newest first')}\n${table(null, rows)}`;
 }
 
 /** For `status`: one line, or null when drift never ran. */
