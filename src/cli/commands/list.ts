@@ -4,7 +4,7 @@ import { currentPlan } from '../../retention/prune.js';
 import type { Entry, ForeignEntry } from '../../snapshots/inventory.js';
 import { dim, formatAge, formatBytes, green, isoTime, red, table } from '../output.js';
 import { qgroupSizes } from '../../btrfs/btrfs.js';
-import type { QgroupSize } from '../../btrfs/parse.js';
+import { escapeName, type QgroupSize } from '../../btrfs/parse.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { pendingRootRollback } from '../../rollback/execute.js';
 import { ROLLBACK_TAGS } from '../../rollback/plan.js';
@@ -57,7 +57,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   ]);
   const human = [
     entries.length ? table(['SOURCE', 'NAME', 'TIME', 'AGE', 'EXCLUSIVE', 'RETENTION', 'NOTES'], rows) : `no ${roots ? 'archived roots' : 'snapshots'}${filter ? ` of ${filter}` : ''}`,
-    ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${f.rel}  ${dim(whyOf(f))}`)] : []),
+    ...(foreign.length ? ['', `foreign (never deleted):`, ...foreign.map((f) => `  ${escapeName(f.rel)}  ${dim(whyOf(f))}`)] : []),
   ].join('\n');
   return {
     json: {

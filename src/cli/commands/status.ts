@@ -5,10 +5,10 @@ import { futureDated } from '../../snapshots/inventory.js';
 import { bold, formatAge, formatBytes, isoTime, red, table, yellow } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { lastWipeHuman, lastWipeJson } from '../wipe-view.js';
-import { readLatestDrift } from '../../drift/store.js';
-import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
 import { pendingRootRollback } from '../../rollback/execute.js';
 import { pendingHuman, pendingJson } from '../rollback-view.js';
+import { readLatestDrift } from '../../drift/store.js';
+import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
@@ -35,6 +35,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
     // The latest stored drift report (pantheragent drift, or the daemon): read, not recomputed.
     drift: driftSummaryJson(readLatestDrift(agent.db)),
+    // Interrupted operations whose journal row does not parse: kept open for a person, never guessed at.
+    unreadableJournal: agent.journal.unreadable().map((e) => ({ id: e.id, op: e.op, started: isoTime(e.startedAt), error: e.error })),
   };
   const rows = sources.map((s) => [
     s.source,
@@ -57,6 +59,10 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   rows.push(['drift', ...driftSummaryHuman(json.drift, now)]);
   if (json.future.length) {
     rows.push(['clock', yellow(`${json.future.length} dated in the future`), `e.g. ${json.future[0]!.path}: the clock was wrong when it was made; kept, and the newest by creation is kept too`]);
+  }
+  if (json.unreadableJournal.length) {
+    const first = json.unreadableJournal[0]!;
+    rows.push(['journal', red(`${json.unreadableJournal.length} unreadable entr${json.unreadableJournal.length === 1 ? 'y' : 'ies'}`), `e.g. #${first.id} (${first.op}, ${first.started}): ${first.error}; left open in state.db for a person to inspect`]);
   }
   if (inv.foreign.length) rows.push(['foreign', `${inv.foreign.length} entries`, 'in snapshot/archive dirs, never deleted (pantheragent list)']);
   return { json, human: `${bold(`pantheragent ${VERSION} on ${config.host}`)}\n${table(null, rows)}` };
