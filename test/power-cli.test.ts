@@ -4,6 +4,7 @@
 // in-process by test/power.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, CLI } from './helpers/cli.js';
@@ -144,6 +145,23 @@ test('profile usage errors exit 64', { skip: built }, () => {
     assert.equal(cli(['profile', 'frobnicate'], { config: f.config }).code, 64);
     assert.equal(cli(['profile', 'auto', 'now'], { config: f.config }).code, 64);
   } finally {
+    f.cleanup();
+  }
+});
+
+test('profile auto waits for the power lock, then exits 75 naming the holder', { skip: built }, () => {
+  const f = setup('generic');
+  const lockDir = join(f.run, 'power-lock');
+  mkdirSync(lockDir, { recursive: true });
+  // A stand-in holder: flock keeps the lock while its child sleeps.
+  const holder = spawn('flock', [join(lockDir, 'lock'), 'sleep', '30'], { stdio: 'ignore', detached: true });
+  try {
+    for (let i = 0; i < 100 && spawnSync('flock', ['--nonblock', join(lockDir, 'lock'), 'true']).status === 0; i++) spawnSync('sleep', ['0.05']);
+    const r = cli(['--wait', '0', 'profile', 'auto'], { config: f.config });
+    assert.equal(r.code, 75, r.stderr);
+    assert.match(r.stderr, /power-lock/);
+  } finally {
+    process.kill(-holder.pid!, 'SIGKILL');
     f.cleanup();
   }
 });

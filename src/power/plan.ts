@@ -188,7 +188,7 @@ export function planKnobs(input: PlanInput): PlannedKnob[] {
     const base = { id: id as KnobId, why: d.why, origin: d.origin };
     const value = resolveSpec(d.spec, onBattery, offeredFor(id, facts));
     if ('skipped' in value) {
-      out.push({ ...base, declared: typeof d.spec === 'string' ? d.spec : JSON.stringify(d.spec), targets: [], skipped: value.skipped });
+      out.push({ ...base, declared: typeof d.spec === 'string' ? d.spec : 'prefer' in d.spec ? d.spec.prefer.join(' | ') : `${d.spec.ac} (AC) / ${d.spec.battery} (battery)`, targets: [], skipped: value.skipped });
       continue;
     }
     const where = locate(id, value.value, facts);

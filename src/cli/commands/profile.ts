@@ -1,15 +1,11 @@
 // `profile [show|apply NAME|auto]`: power profiles (DESIGN.md section 8).
 //
 // Needs only the config and sysfs: no Btrfs, no database, so ctx.loadConfig(), never
-// ctx.openAgent. apply/auto do not take the agent lock either: a prune may hold it for
-// minutes, and the udev-triggered `profile auto` must act within a second of a plug
-// event. They take their own lock (<runtimeDir>/power-lock/lock) so two profile
-// commands never interleave their writes.
+// ctx.openAgent, and not the agent lock (see src/power/run.ts for the power lock).
 //
 // systeminformation is not used: its battery() finds supplies by name (BAT0/BAT1,
 // AC/AC0) and reads /sys directly, ignoring power.sysfsRoot; its system()/chassis()
 // shell out to cat. sysfs answers all of it exactly, found by `type`, in a few ms.
-import { join } from 'node:path';
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { PROFILES, type ProfileName } from '../../power/models.js';
 import type { CommandContext, CommandResult } from '../command.js';
@@ -55,36 +51,11 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     return { json: view.inspectionJson(power.sysfsRoot, v), human: view.inspectionHuman(v) };
   }
 
-  const { acquireLock } = await import('../../store/lock.js');
-  const { applyProfile } = await import('../../power/index.js');
-  const { writePowerState } = await import('../../power/state.js');
-  const { closeSync } = await import('node:fs');
-  const wait = waitSeconds(ctx);
-  const lock = acquireLock(join(config.runtimeDir, 'power-lock'), wait, (pid) =>
-    ctx.log.info({ holder: pid }, `waiting up to ${wait}s for another profile command`),
-  );
-  try {
-    const a = applyProfile(power, io, name);
-    writePowerState(config.runtimeDir, {
-      profile: a.profile,
-      how: sub === 'apply' ? 'apply' : 'auto',
-      onBattery: a.source.onBattery,
-      model: a.model.name,
-      appliedAt: new Date().toISOString(),
-      knobsOk: a.knobsOk,
-      knobsTotal: a.knobsTotal,
-      failed: a.failed,
-    });
-    for (const k of a.knobs.filter((x) => x.status === 'failed')) {
-      ctx.log.warn({ knob: k.id, files: k.targets.filter((t) => !t.ok) }, `power knob ${k.id} could not be set`);
-    }
-    ctx.log.info({ profile: a.profile, ok: a.knobsOk, total: a.knobsTotal, failed: a.failed }, 'power profile applied');
-    return {
-      exitCode: a.failed.length ? ExitCode.failed : ExitCode.ok,
-      json: view.applicationJson(power.sysfsRoot, a, sub === 'apply' ? 'apply' : 'auto'),
-      human: view.applicationHuman(a),
-    };
-  } finally {
-    closeSync(lock.fd);
-  }
+  const { applyAndRecord } = await import('../../power/run.js');
+  const a = applyAndRecord(config, name, { waitSeconds: waitSeconds(ctx), log: ctx.log, io });
+  return {
+    exitCode: a.failed.length ? ExitCode.failed : ExitCode.ok,
+    json: view.applicationJson(power.sysfsRoot, a, name ? 'apply' : 'auto'),
+    human: view.applicationHuman(a),
+  };
 }

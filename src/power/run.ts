@@ -1,0 +1,47 @@
+// Applying a profile as a command (or the daemon) does it: under the power lock, then
+// recorded in <runtimeDir>/power.json. Not the agent's lock: a prune may hold that for
+// minutes, and a plug event must be acted on at once; this one only keeps two profile
+// runs from interleaving their writes.
+import { closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { acquireLock } from '../store/lock.js';
+import type { Logger } from '../util/log.js';
+import { applyProfile, type Application } from './index.js';
+import type { ProfileName } from './models.js';
+import { writePowerState } from './state.js';
+import { nodeSysfs, type SysfsIO } from './sysfs.js';
+
+export const powerLockDir = (runtimeDir: string) => join(runtimeDir, 'power-lock');
+
+/** Applies NAME (or, with null, the profile for the power source), records it, and logs what the kernel refused. */
+export function applyAndRecord(
+  config: Config,
+  name: ProfileName | null,
+  opts: { waitSeconds: number; log?: Logger; io?: SysfsIO; now?: () => number },
+): Application {
+  const io = opts.io ?? nodeSysfs(config.power.sysfsRoot);
+  const lock = acquireLock(powerLockDir(config.runtimeDir), opts.waitSeconds, (pid) =>
+    opts.log?.info({ holder: pid }, `waiting up to ${opts.waitSeconds}s for another profile run`),
+  );
+  try {
+    const a = applyProfile(config.power, io, name);
+    writePowerState(config.runtimeDir, {
+      profile: a.profile,
+      how: name ? 'apply' : 'auto',
+      onBattery: a.source.onBattery,
+      model: a.model.name,
+      appliedAt: new Date((opts.now ?? Date.now)()).toISOString(),
+      knobsOk: a.knobsOk,
+      knobsTotal: a.knobsTotal,
+      failed: a.failed,
+    });
+    for (const k of a.knobs.filter((x) => x.status === 'failed')) {
+      opts.log?.warn({ knob: k.id, files: k.targets.filter((t) => !t.ok) }, `power knob ${k.id} could not be set`);
+    }
+    opts.log?.info({ profile: a.profile, ok: a.knobsOk, total: a.knobsTotal, failed: a.failed }, 'power profile applied');
+    return a;
+  } finally {
+    closeSync(lock.fd);
+  }
+}
