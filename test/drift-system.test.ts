@@ -254,7 +254,6 @@ function useTempNix(dir: string): void {
   process.env.HOME = join(dir, 'home');
   process.env.XDG_CACHE_HOME = join(dir, 'home/.cache');
   process.env.NIX_CONFIG = [
-    'experimental-features = nix-command flakes',
     `store = ${join(dir, 'store')}`,
     'substituters =',
     'build-users-group =',
@@ -271,7 +270,8 @@ function restoreNix(): void {
   nixEnvSaved = null;
 }
 function nix(...args: string[]): string {
-  const r = spawnSync('nix', args, { encoding: 'utf8', env: process.env });
+  // Not in NIX_CONFIG: drift passes --extra-experimental-features itself, and that is what is tested.
+  const r = spawnSync('nix', ['--extra-experimental-features', 'nix-command flakes', ...args], { encoding: 'utf8', env: process.env });
   assert.equal(r.status, 0, `nix ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
