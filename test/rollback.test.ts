@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
-import { cli, writeConfig } from './helpers/cli.js';
+import { cli, cliAsync, writeConfig } from './helpers/cli.js';
 import { BTRFS_REQ, skipUnless } from './helpers/env.js';
 import { makeArchivedRoot, runScriptWipe, setupHost } from './helpers/wipe.js';
 
@@ -213,7 +213,7 @@ test('root rollback: status and list --roots show it, --cancel takes it back, pr
   }
 });
 
-test('refusals: unknown source, unknown snapshot, a snapshot of another source, conflicting options', { skip }, () => {
+test('refusals: unknown source, unknown snapshot, a snapshot of another source, conflicting options', { skip }, async () => {
   const fx = makeBtrfs({ sizeMiB: 256 });
   try {
     layoutHost(fx);
@@ -232,11 +232,11 @@ test('refusals: unknown source, unknown snapshot, a snapshot of another source, 
       [['rollback', 'root'], /needs --to ARCHIVED_ROOT/],
       [['rollback', 'root', '--to', 'previous-boot'], /there are none yet/],
     ];
-    for (const [args, re] of cases) {
-      const x = cli([...args, '--yes'], { config: cfg });
-      assert.equal(x.code, 64, `${args.join(' ')}: ${x.stderr}`);
-      assert.match(x.stderr, re, args.join(' '));
-    }
+    const results = await Promise.all(cases.map(([args]) => cliAsync([...args, '--yes'], { config: cfg })));
+    cases.forEach(([args, re], i) => {
+      assert.equal(results[i]!.code, 64, `${args.join(' ')}: ${results[i]!.stderr}`);
+      assert.match(results[i]!.stderr, re, args.join(' '));
+    });
   } finally {
     fx.cleanup();
   }

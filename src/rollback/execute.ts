@@ -54,7 +54,12 @@ function act(agent: Agent, plan: RollbackPlan, step: RollbackStep, state: { rena
       createLive(top, plan);
       return;
     case 'seal-aside':
-      state.sealed = seal(agent, plan);
+      // The rollback itself is done: a seal that fails is retried by the next run (sealAsides), not a failed rollback.
+      try {
+        state.sealed = seal(agent, plan);
+      } catch (e) {
+        agent.log.warn({ err: e, aside: plan.aside }, `could not make ${plan.aside} read-only yet; the next run tries again`);
+      }
       return;
   }
 }
