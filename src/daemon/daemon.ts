@@ -187,8 +187,8 @@ export class Daemon {
       return false;
     }
     this.config = next;
-    this.opts.log.info({ file: this.opts.configPath }, 'configuration reloaded');
     await this.run('publish');
+    this.opts.log.info({ file: this.opts.configPath }, 'configuration reloaded (and the health state published with it)');
     return true;
   }
 
