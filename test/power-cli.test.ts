@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { cli, CLI } from './helpers/cli.js';
 import { makeSysfs, plug, type SysfsFixture } from './helpers/sysfs.js';
 import { nodeSysfs } from '../src/power/sysfs.js';
+import { POWER_FAILPOINTS } from '../src/power/plan.js';
 
 const built = existsSync(CLI) ? false : 'dist/ not built (npm run build)';
 
@@ -165,3 +166,26 @@ test('profile auto waits for the power lock, then exits 75 naming the holder', {
     f.cleanup();
   }
 });
+
+for (const fp of POWER_FAILPOINTS) {
+  test(`killed at ${fp}: the next profile auto completes the profile and records it`, { skip: built }, () => {
+    const f = setup('zephyrus', { onAC: 'performance', onBattery: 'balanced' }, 'zephyrus');
+    try {
+      assert.equal(cli(['profile', 'auto'], { config: f.config }).code, 0);
+      plug(f.root, false);
+      const killed = cli(['profile', 'auto'], { config: f.config, env: { PANTHERAGENT_FAILPOINT: fp } });
+      assert.equal(killed.code, 137, `died at ${fp}: ${killed.stderr}`);
+      const mid = cli(['--json', 'profile', 'show'], { config: f.config }).json();
+      if (fp === 'power.after-write') assert.equal(mid.drift, true, 'half applied');
+      const again = cli(['--json', 'profile', 'auto'], { config: f.config });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.json().profile, 'balanced');
+      const show = cli(['--json', 'profile', 'show'], { config: f.config }).json();
+      assert.equal(show.drift, false);
+      assert.equal(show.last.profile, 'balanced');
+      assert.equal(show.last.onBattery, true);
+    } finally {
+      f.cleanup();
+    }
+  });
+}

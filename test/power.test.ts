@@ -542,3 +542,38 @@ test('the production SysfsIO (node:fs) on a plain directory: trimmed reads, null
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('from any kernel-valid starting state, every profile and charge limit applies with no write refused (seeded)', () => {
+  const rnd = prng(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const EPPS = ['default', 'performance', 'balance_performance', 'balance_power', 'power'];
+  for (const fx of SYSFS_FIXTURES) {
+    const f = makeSysfs(fx);
+    try {
+      const io = new KernelSysfs(f.root);
+      const put = (p: string, v: string) => writeFileSync(join(f.root, p), v + '\n');
+      for (let n = 0; n < 40; n++) {
+        for (const i of CPUS) {
+          if (io.read(pol(i, 'energy_performance_preference')) === null) continue;
+          const gov = pick(['performance', 'powersave']);
+          put(pol(i, 'scaling_governor'), gov);
+          put(pol(i, 'energy_performance_preference'), gov === 'performance' ? 'performance' : pick(EPPS));
+        }
+        if (fx === 'generic') {
+          const s = Math.floor(rnd() * 100);
+          put('class/power_supply/BATT/charge_control_start_threshold', String(s));
+          put('class/power_supply/BATT/charge_control_end_threshold', String(s + 1 + Math.floor(rnd() * (100 - s))));
+        }
+        plug(f.root, rnd() < 0.5);
+        const profile = pick(PROFILES);
+        const chargeLimit = pick([null, 20, 55, 60, 80, 90, 100]);
+        io.writes.length = 0;
+        const a = applyProfile(powerOf(f.root, { chargeLimit }), io, profile);
+        assert.deepEqual(a.failed, [], `${fx} #${n} ${profile} limit ${chargeLimit}`);
+        assert.deepEqual(io.writes.filter((w) => w.error), [], `${fx} #${n}: no refusal on the way`);
+      }
+    } finally {
+      f.cleanup();
+    }
+  }
+});

@@ -1,6 +1,7 @@
 // The knob writer: walks the ordered steps, skips what already reads as wanted, writes,
 // reads back and compares. A refusal is recorded for its knob and the walk goes on;
 // refusals that another write may cure are retried once at the end of the walk.
+import { failpoint } from '../util/failpoint.js';
 import { errnoOf, type SysfsIO } from './sysfs.js';
 import { parseBracketed } from './facts.js';
 import { labelOf, type KnobId, type PlannedKnob, type Step, type Target } from './plan.js';
@@ -55,6 +56,7 @@ function attempt(io: SysfsIO, step: Step, r: StepResult): void {
   try {
     io.write(step.target.path, step.target.want);
     r.wrote = true;
+    failpoint('power.after-write');
   } catch (e) {
     r.error = describeError(errnoOf(e));
     r.after = safeRead(io, step.target);

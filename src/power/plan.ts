@@ -36,6 +36,14 @@ export interface PlanInput {
   overrides: Partial<Record<ProfileName, Record<string, string | number | null>>>;
 }
 
+/**
+ * Kill points of a profile run, in the order reached: after the first file written (a profile
+ * half applied), and after every write but before power.json records it. Nothing needs undoing
+ * after either: the next run (the daemon's re-verify, the next plug event) applies the whole
+ * profile again and skips what already reads as wanted.
+ */
+export const POWER_FAILPOINTS = ['power.after-write', 'power.before-record'] as const;
+
 /** The order knobs are written in, and why. */
 export const KNOB_ORDER: { match: (id: string) => boolean; why: string }[] = [
   { match: (id) => id === 'platform_profile', why: 'first: firmware profile changes may reset EPP and firmware tunables' },

@@ -6,6 +6,7 @@ import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { acquireLock } from '../store/lock.js';
+import { failpoint } from '../util/failpoint.js';
 import type { Logger } from '../util/log.js';
 import { applyProfile, type Application } from './index.js';
 import type { ProfileName } from './models.js';
@@ -26,6 +27,7 @@ export function applyAndRecord(
   );
   try {
     const a = applyProfile(config.power, io, name);
+    failpoint('power.before-record');
     writePowerState(config.runtimeDir, {
       profile: a.profile,
       how: name ? 'apply' : 'auto',
