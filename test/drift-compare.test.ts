@@ -4,12 +4,13 @@
 // timeouts with injected readers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/schema.js';
 import { compareClosure, type ClosureFacts } from '../src/drift/closure.js';
 import { parseFlakeRef, rebuildCommand } from '../src/drift/flake.js';
+import { resolveIn } from '../src/drift/paths.js';
 import { compareNextboot } from '../src/drift/nextboot.js';
 import { comparePersistence, problemsOf, type PathFacts } from '../src/drift/persistence.js';
 import { BOOT_ITEMS, compareReboot, kernelVersion, type RebootFacts } from '../src/drift/reboot.js';
@@ -349,4 +350,59 @@ test('runner: a kind that hangs times out as unknown while the others finish; a 
   assert.equal(failing[0]!.status, 'unknown');
   assert.match(failing[0]!.summary, /could not parse systemctl/);
   assert.equal(failing[0]!.measuredAt, '2026-01-01T00:00:00Z', 'the injected clock');
+});
+
+// --- resolveIn against the kernel --------------------------------------------------------
+
+test('resolveIn, property: it resolves exactly as the kernel\'s realpath(3) does, over random trees of relative links', (t) => {
+  const dir = realpathSync.native(mkdtempSync(join(tmpdir(), 'pantheragent-drift-resolve-')));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const rnd = prng(5);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const names = ['a', 'b', 'c', 'd'];
+  for (let tree = 0; tree < 30; tree++) {
+    const root = join(dir, `t${tree}`);
+    mkdirSync(root);
+    // Random directories, files and relative links (some dangling, some chained, some looping).
+    const dirs = [''];
+    const all: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const p = `${pick(dirs)}/${pick(names)}${i}`;
+      const kind = pick(['dir', 'dir', 'file', 'link', 'link'] as const);
+      if (kind === 'dir') {
+        mkdirSync(join(root, p));
+        dirs.push(p);
+      } else if (kind === 'file') writeFileSync(join(root, p), '');
+      else {
+        // Never above the fixture's root: there the kernel leaves it and resolveIn stays (as in a chroot).
+        const depth = p.split('/').length - 2;
+        const up = (n: number) => Array(n).fill('..').join('/');
+        const targets = ['.', 'nowhere', ...all.map((x) => x.split('/').slice(-1)[0]!), ...(depth ? [up(depth), ...all.map((x) => up(depth) + x)] : []), ...(depth > 1 ? ['..'] : [])];
+        symlinkSync(pick(targets), join(root, p));
+      }
+      all.push(p);
+    }
+    const parts = [...new Set(all.flatMap((m) => m.split('/')).filter(Boolean)), '.'];
+    for (let q = 0; q < 60; q++) {
+      // An entry that exists, through links or not, then maybe a few more components.
+      const path = pick(all) + Array.from({ length: Math.floor(rnd() * 3) }, () => `/${pick(parts)}`).join('');
+      let kernel: { path: string; exists: boolean } | 'loop';
+      try {
+        // realpath(3) of the path as written: path.join and the JS realpath would resolve ".." lexically first.
+        const real = realpathSync.native(root + path);
+        assert.ok(real.startsWith(root), `${path} stays inside the fixture`);
+        kernel = { path: real.slice(root.length) || '/', exists: true };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        kernel = code === 'ELOOP' ? 'loop' : { path: '', exists: false };
+      }
+      if (kernel === 'loop') {
+        assert.throws(() => resolveIn(root, path), /too many levels of symbolic links/, path);
+        continue;
+      }
+      const ours = resolveIn(root, path);
+      assert.equal(ours.exists, kernel.exists, `${path} in tree ${tree}`);
+      if (kernel.exists) assert.equal(ours.path, kernel.path, `${path} in tree ${tree}`);
+    }
+  }
 });

@@ -15,13 +15,15 @@ const MAX_LINKS = 40; // the kernel's own limit (MAXSYMLINKS)
 
 export function resolveIn(systemRoot: string, path: string): Resolved {
   let done = '/';
+  let isDir = true;
   const todo = path.split('/').filter(Boolean);
   let links = 0;
   while (todo.length) {
     const c = todo.shift()!;
-    if (c === '.') continue;
-    if (c === '..') {
-      done = posix.dirname(done);
+    if (c === '.' || c === '..') {
+      // As the kernel: "." and ".." only after a directory (file/. is ENOTDIR).
+      if (!isDir) return { path: posix.join(done, c, ...todo), exists: false };
+      if (c === '..') done = posix.dirname(done);
       continue;
     }
     const next = posix.join(done, c);
@@ -35,11 +37,13 @@ export function resolveIn(systemRoot: string, path: string): Resolved {
     }
     if (!st.isSymbolicLink()) {
       done = next;
+      isDir = st.isDirectory();
       continue;
     }
     if (++links > MAX_LINKS) throw new Error(`too many levels of symbolic links resolving ${path} under ${systemRoot}`);
     const target = readlinkSync(join(systemRoot, next));
     if (target.startsWith('/')) done = '/';
+    isDir = true; // the link's directory, which the target's components continue from
     todo.unshift(...target.split('/').filter(Boolean));
   }
   return { path: done, exists: true };
