@@ -31,7 +31,7 @@ export function parseFlakeRef(flake: string): FlakeSource {
     if (!path.startsWith('/')) return { type: 'unsupported', why: `git+file needs an absolute path, not "${path}"` };
     return { type: 'git-local', path, ref, rev };
   }
-  const remote = /^git\+(https?|ssh):\/\//.exec(base);
+  const remote = /^git\+(https?|ssh|git):\/\//.exec(base);
   if (remote) return { type: 'git-remote', url: base.slice(4), ref, rev };
   if (base.startsWith('github:')) return hosted('https://github.com', base.slice(7), query);
   if (base.startsWith('gitlab:')) return hosted('https://gitlab.com', base.slice(7), query);

@@ -69,6 +69,7 @@ export function storeDrift(db: Db, checks: DriftCheck[]): void {
   const put = db.prepare('INSERT OR REPLACE INTO drift_latest (kind, status, summary, details, measured_at, since) VALUES (?, ?, ?, ?, ?, ?)');
   const change = db.prepare('INSERT INTO drift_changes (kind, at, previous, status, summary) VALUES (?, ?, ?, ?, ?)');
   const trim = db.prepare('DELETE FROM drift_changes WHERE kind = ? AND id <= (SELECT id FROM drift_changes WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)');
+  // IMMEDIATE: take the write lock up front (waiting busy_timeout), never half way through.
   db.transaction(() => {
     for (const c of checks) {
       const at = Date.parse(c.measuredAt);
@@ -81,5 +82,5 @@ export function storeDrift(db: Db, checks: DriftCheck[]): void {
         trim.run(c.kind, c.kind, CHANGES_KEPT);
       }
     }
-  })();
+  }).immediate();
 }
