@@ -65,6 +65,15 @@ test('profile auto, show, apply: JSON shapes, power.json, expected profile by po
     show = cli(['--json', 'profile', 'show'], { config: f.config }).json();
     assert.equal(show.expected.profile, 'performance', 'a named profile holds until the power source changes');
     assert.equal(show.drift, false);
+    // `apply` without NAME re-applies what should be in force: the held profile.
+    writeFileSync(join(f.root, 'devices/system/cpu/cpufreq/policy1/energy_performance_preference'), 'power\n');
+    const again = cli(['--json', 'profile', 'apply'], { config: f.config });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([again.json().profile, again.json().how, again.json().held], ['performance', 'apply', true]);
+    assert.deepEqual(again.json().changed.map((c: any) => c.knob), ['cpu.epp']);
+    // auto forgets it: the config decides for the power source.
+    assert.deepEqual([cli(['--json', 'profile', 'auto'], { config: f.config }).json().profile, JSON.parse(readFileSync(join(f.run, 'power.json'), 'utf8')).how], ['power-saver', 'auto']);
+    assert.equal(cli(['profile', 'apply', 'performance'], { config: f.config }).code, 0);
     const human = cli(['profile', 'show'], { config: f.config });
     assert.match(human.stdout, /performance expected \(set by 'profile apply'/);
     assert.match(human.stdout, /energy performance preference\s+performance\s+performance\s+ok/);
@@ -141,7 +150,6 @@ test('servers: profile show and auto say power is off and never touch sysfs; app
 test('profile usage errors exit 64', { skip: built }, () => {
   const f = setup('generic');
   try {
-    assert.equal(cli(['profile', 'apply'], { config: f.config }).code, 64);
     assert.equal(cli(['profile', 'apply', 'turbo'], { config: f.config }).code, 64);
     assert.equal(cli(['profile', 'frobnicate'], { config: f.config }).code, 64);
     assert.equal(cli(['profile', 'auto', 'now'], { config: f.config }).code, 64);

@@ -47,6 +47,7 @@ export function applicationJson(root: string, a: Application, how: 'auto' | 'app
     how,
     profile: a.profile,
     why: a.why,
+    held: a.held,
     model: a.model,
     source: sourceJson(a.source),
     knobs: a.knobs.map((k) => knobJson(root, k)),

@@ -154,8 +154,8 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'profile',
-    summary: 'power profiles: show every knob declared vs actual, apply one, or the one for the power source (auto)',
-    usage: 'profile [show|apply NAME|auto]',
+    summary: 'power profiles: show every knob declared vs actual, apply one (no NAME: what should be in force), or the one for the power source (auto)',
+    usage: 'profile [show|apply [NAME]|auto]',
     maxArgs: 2,
     options: {},
     args: 'none',

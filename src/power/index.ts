@@ -89,6 +89,8 @@ export function inspect(power: PowerConfig, io: SysfsIO, opts: { last: PowerStat
 export interface Application {
   profile: ProfileName;
   why: string;
+  /** The profile is one named earlier with `profile apply NAME`, still held (same power source). */
+  held: boolean;
   model: { name: ModelName; why: string };
   source: PowerSource;
   knobs: KnobReport[];
@@ -98,12 +100,17 @@ export interface Application {
   failed: string[];
 }
 
-/** Applies NAME, or with null the profile for the current power source. Every write is read back. */
-export function applyProfile(power: PowerConfig, io: SysfsIO, name: ProfileName | null): Application {
+/**
+ * Applies NAME; with null, the expected profile: the one `last` holds (named with `profile
+ * apply`, power source unchanged), else the config's for the power source (`profile auto`
+ * passes no `last`). Every write is read back.
+ */
+export function applyProfile(power: PowerConfig, io: SysfsIO, name: ProfileName | null, last: PowerState | null = null): Application {
   const facts = readFacts(io);
   const model = resolveModel(power, facts);
   const source = powerSource(facts.supplies);
-  const chosen = name ? { profile: name, why: "named on the command line ('profile apply')" } : profileFor(power, source);
+  const chosen = name ? { profile: name, why: "named on the command line ('profile apply')" } : expectedProfile(power, source, last);
+  const held = !name && !!last && last.how === 'apply' && last.onBattery === source.onBattery;
   const knobs = plan(power, facts, model.model, chosen.profile, source);
   const steps = runSteps(io, orderSteps(knobs));
   const reports = verify(io, knobs, steps);
@@ -111,6 +118,7 @@ export function applyProfile(power: PowerConfig, io: SysfsIO, name: ProfileName 
   return {
     profile: chosen.profile,
     why: chosen.why,
+    held,
     model: { name: model.model, why: model.why },
     source,
     knobs: reports,

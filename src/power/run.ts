@@ -10,15 +10,20 @@ import { failpoint } from '../util/failpoint.js';
 import type { Logger } from '../util/log.js';
 import { applyProfile, type Application } from './index.js';
 import type { ProfileName } from './models.js';
-import { writePowerState } from './state.js';
+import { readPowerState, writePowerState } from './state.js';
 import { nodeSysfs, type SysfsIO } from './sysfs.js';
 
 export const powerLockDir = (runtimeDir: string) => join(runtimeDir, 'power-lock');
 
-/** Applies NAME (or, with null, the profile for the power source), records it, and logs what the kernel refused. */
+/**
+ * Applies and records, and logs what the kernel refused. `name`: a profile (`profile apply
+ * NAME`); 'auto': the config's profile for the power source (`profile auto`, the udev rule);
+ * 'expected': the same, unless a profile named earlier still holds (`profile apply` without
+ * NAME; the daemon's re-verify after resume).
+ */
 export function applyAndRecord(
   config: Config,
-  name: ProfileName | null,
+  name: ProfileName | 'auto' | 'expected',
   opts: { waitSeconds: number; log?: Logger; io?: SysfsIO; now?: () => number },
 ): Application {
   const io = opts.io ?? nodeSysfs(config.power.sysfsRoot);
@@ -26,11 +31,12 @@ export function applyAndRecord(
     opts.log?.info({ holder: pid }, `waiting up to ${opts.waitSeconds}s for another profile run`),
   );
   try {
-    const a = applyProfile(config.power, io, name);
+    const named = name === 'auto' || name === 'expected' ? null : name;
+    const a = applyProfile(config.power, io, named, name === 'expected' ? readPowerState(config.runtimeDir) : null);
     failpoint('power.before-record');
     writePowerState(config.runtimeDir, {
       profile: a.profile,
-      how: name ? 'apply' : 'auto',
+      how: named || a.held ? 'apply' : 'auto',
       onBattery: a.source.onBattery,
       model: a.model.name,
       appliedAt: new Date((opts.now ?? Date.now)()).toISOString(),

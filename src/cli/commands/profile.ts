@@ -1,4 +1,4 @@
-// `profile [show|apply NAME|auto]`: power profiles (DESIGN.md section 8).
+// `profile [show|apply [NAME]|auto]`: power profiles (DESIGN.md section 8).
 //
 // Needs only the config and sysfs: no Btrfs, no database, so ctx.loadConfig(), never
 // ctx.openAgent, and not the agent lock (see src/power/run.ts for the power lock).
@@ -19,11 +19,11 @@ function waitSeconds(ctx: CommandContext): number {
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const [sub = 'show', ...rest] = ctx.args;
-  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`profile takes show, apply NAME or auto, not "${sub}"`);
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`profile takes show, apply [NAME] or auto, not "${sub}"`);
   let name: ProfileName | null = null;
-  if (sub === 'apply') {
+  if (sub === 'apply' && rest.length) {
     if (rest.length !== 1 || !(PROFILES as readonly string[]).includes(rest[0]!)) {
-      throw new UsageError(`profile apply takes one profile name: ${PROFILES.join(', ')}${rest.length ? ` (got "${rest.join(' ')}")` : ''}`);
+      throw new UsageError(`profile apply takes at most one profile name: ${PROFILES.join(', ')} (got "${rest.join(' ')}")`);
     }
     name = rest[0] as ProfileName;
   } else if (rest.length) {
@@ -52,10 +52,11 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   }
 
   const { applyAndRecord } = await import('../../power/run.js');
-  const a = applyAndRecord(config, name, { waitSeconds: waitSeconds(ctx), log: ctx.log, io });
+  // `apply` without NAME re-applies what should be in force (a named profile still held, else the config's).
+  const a = applyAndRecord(config, name ?? (sub === 'apply' ? 'expected' : 'auto'), { waitSeconds: waitSeconds(ctx), log: ctx.log, io });
   return {
     exitCode: a.failed.length ? ExitCode.failed : ExitCode.ok,
-    json: view.applicationJson(power.sysfsRoot, a, name ? 'apply' : 'auto'),
+    json: view.applicationJson(power.sysfsRoot, a, name || a.held ? 'apply' : 'auto'),
     human: view.applicationHuman(a),
   };
 }
