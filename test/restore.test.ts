@@ -162,3 +162,31 @@ test('escapes are refused: "..", an absolute link, a link that climbs out; a rel
     fx.cleanup();
   }
 });
+
+test('a destination directory swapped for a link after the plan: nothing is written through the link', { skip }, () => {
+  const fx = makeBtrfs({ sizeMiB: 256 });
+  try {
+    const cfg = previousBootHost(fx);
+    mkdirSync(join(fx.top, '@persist/app'));
+    writeFileSync(join(fx.top, '@persist/app/a'), 'good\n');
+    const snap = cli(['--json', 'snapshot', '@persist'], { config: cfg }).json().created[0].name;
+    writeFileSync(join(fx.top, '@persist/app/a'), 'bad\n');
+    const killed = cli(['restore', '/app/a', '--from', snap, '--yes'], { config: cfg, env: { PANTHERAGENT_FAILPOINT: 'restore.after-safety' } });
+    assert.equal(killed.code, 137, killed.stderr);
+    // Between the plan and the copy, someone who can write there swaps the directory for a link.
+    const victim = join(fx.dir, 'victim');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'a'), 'victim\n');
+    spawnSync('mv', [join(fx.top, '@persist/app'), join(fx.top, '@persist/app-moved')]);
+    symlinkSync(victim, join(fx.top, '@persist/app'));
+    const next = cli(['snapshot', '@log'], { config: cfg });
+    assert.match(next.stderr, /@persist\/app is no longer a directory \(a link\?\) since the plan was made/);
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(readdirSync(victim), ['a'], 'nothing was written through the link');
+    assert.equal(readFileSync(join(victim, 'a'), 'utf8'), 'victim\n');
+    const hist = cli(['--json', 'rollback', '--list'], { config: cfg }).json();
+    assert.deepEqual([hist.entries[0].op, hist.entries[0].state], ['restore', 'failed']);
+  } finally {
+    fx.cleanup();
+  }
+});

@@ -3,8 +3,8 @@
 // walks the plan: journaled, a failpoint after every step. A killed restore is
 // completed by recoverRestore on the next mutating run; what the filesystem shows
 // (the hidden copy, the moved-aside original, the destination) says how far it got.
-import { chownSync, lstatSync, mkdirSync, readlinkSync, readdirSync, realpathSync, renameSync, chmodSync, utimesSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, readdirSync, realpathSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { snapshotSubvolume } from '../btrfs/btrfs.js';
 import { run } from '../btrfs/exec.js';
@@ -209,16 +209,59 @@ function removeTree(path: string): void {
   if (kindAt(path) !== 'missing') run('rm', ['-rf', '--one-file-system', '--', path]);
 }
 
+/**
+ * Runs `fn` with a path that names the directory `path` as the plan resolved it: it
+ * is opened one component at a time from "/", each through the previous one's
+ * descriptor and never following a link, so a directory swapped for a link since the
+ * plan (in a tree others can write, a home directory) cannot send the copy, the
+ * renames or the removal anywhere else. `/proc/<pid>/fd/<n>` also serves cp and rm.
+ */
+function inDir<T>(path: string, fn: (pinned: string) => T): T {
+  let fd = openSync('/', constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const parts = path.split('/').filter(Boolean);
+    for (const [i, part] of parts.entries()) {
+      let next: number;
+      try {
+        next = openSync(`/proc/self/fd/${fd}/${part}`, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ELOOP' && code !== 'ENOTDIR') throw e;
+        throw new RefusedError(`/${parts.slice(0, i + 1).join('/')} is no longer a directory (a link?) since the plan was made: nothing more was changed there`, { path });
+      }
+      closeSync(fd);
+      fd = next;
+    }
+    return fn(`/proc/${process.pid}/fd/${fd}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Missing parents, each made in its pinned parent and given the snapshot directory's mode, owner and times through its own descriptor. */
 function makeParents(it: RestoreItem): void {
   for (const d of it.mkdirs) {
     if (kindAt(d.path) !== 'missing') continue;
-    mkdirSync(d.path, { mode: 0o755 });
-    if (!d.like) continue;
-    const st = lstatSync(d.like);
-    chownSync(d.path, st.uid, st.gid);
-    chmodSync(d.path, st.mode & 0o7777);
-    utimesSync(d.path, st.atime, st.mtime);
+    inDir(dirname(d.path), (parent) => {
+      const path = `${parent}/${basename(d.path)}`;
+      mkdirSync(path, { mode: 0o755 });
+      if (!d.like) return;
+      const st = lstatSync(d.like);
+      const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      try {
+        fchownSync(fd, st.uid, st.gid);
+        fchmodSync(fd, st.mode & 0o7777);
+        futimesSync(fd, st.atime, st.mtime);
+      } finally {
+        closeSync(fd);
+      }
+    });
   }
+}
+
+/** The item's three names inside its pinned parent directory. */
+function names(it: RestoreItem, parent: string) {
+  return { dest: `${parent}/${basename(it.dest)}`, tmp: `${parent}/${basename(it.tmp)}`, old: `${parent}/${basename(it.old)}` };
 }
 
 function actStep(agent: Agent, plan: RestorePlan, step: RestoreStep): void {
@@ -227,22 +270,25 @@ function actStep(agent: Agent, plan: RestorePlan, step: RestoreStep): void {
     return;
   }
   const it = plan.items[step.item]!;
-  switch (step.kind) {
-    case 'copy':
-      makeParents(it);
-      run('cp', ['-a', '--reflink=auto', '--no-target-directory', '--', it.src, it.tmp]);
-      return;
-    case 'aside':
-      if (kindAt(it.dest) !== 'missing') renameSync(it.dest, it.old);
-      return;
-    case 'swap':
-      if (kindAt(it.dest) !== 'missing') throw new AgentError(`${it.dest} appeared again while restoring it: left as it is, the restored copy is at ${it.tmp}`);
-      renameSync(it.tmp, it.dest);
-      return;
-    case 'cleanup':
-      removeTree(it.old);
-      return;
-  }
+  if (step.kind === 'copy') makeParents(it);
+  inDir(dirname(it.dest), (parent) => {
+    const n = names(it, parent);
+    switch (step.kind) {
+      case 'copy':
+        run('cp', ['-a', '--reflink=auto', '--no-target-directory', '--', it.src, n.tmp]);
+        return;
+      case 'aside':
+        if (kindAt(n.dest) !== 'missing') renameSync(n.dest, n.old);
+        return;
+      case 'swap':
+        if (kindAt(n.dest) !== 'missing') throw new AgentError(`${it.dest} appeared again while restoring it: left as it is, the restored copy is at ${it.tmp}`);
+        renameSync(n.tmp, n.dest);
+        return;
+      case 'cleanup':
+        removeTree(n.old);
+        return;
+    }
+  });
 }
 
 function walk(agent: Agent, plan: RestorePlan, id: number, done: Set<string>): void {
@@ -260,8 +306,11 @@ const restoredPaths = (plan: RestorePlan, done: Set<string>) => plan.items.filte
 
 /** After a failed step: the item in hand goes back to how it was (its copy removed, the original put back). */
 function putBack(it: RestoreItem): void {
-  if (kindAt(it.old) !== 'missing' && kindAt(it.dest) === 'missing') renameSync(it.old, it.dest);
-  if (kindAt(it.dest) !== 'missing' || it.destKind === 'missing') removeTree(it.tmp);
+  inDir(dirname(it.dest), (parent) => {
+    const n = names(it, parent);
+    if (kindAt(n.old) !== 'missing' && kindAt(n.dest) === 'missing') renameSync(n.old, n.dest);
+    if (kindAt(n.dest) !== 'missing' || it.destKind === 'missing') removeTree(n.tmp);
+  });
 }
 
 export function executeRestore(agent: Agent, plan: RestorePlan): RestoreResult {
@@ -324,13 +373,13 @@ function doneFromDisk(agent: Agent, plan: RestorePlan, progress: Set<string>): S
       // else: not begun.
     } else if (tmp && !old) {
       if (progress.has(`copy:${it.index}`)) done.add(`copy:${it.index}`);
-      else removeTree(it.tmp); // possibly partial: copied again
+      else inDir(dirname(it.dest), (p) => removeTree(names(it, p).tmp)); // possibly partial: copied again
     } else if (tmp && old && !dest) {
       done.add(`copy:${it.index}`).add(`aside:${it.index}`);
     } else if (!tmp && old && dest) {
       done.add(`copy:${it.index}`).add(`aside:${it.index}`).add(`swap:${it.index}`);
     } else if (!tmp && old && !dest) {
-      renameSync(it.old, it.dest); // the copy is gone: the original goes back, and it starts over
+      inDir(dirname(it.dest), (p) => renameSync(names(it, p).old, names(it, p).dest)); // the copy is gone: the original goes back, and it starts over
     } else {
       throw new AgentError(`${it.dest}, ${it.tmp} and ${it.old} all exist: left for a person to look at (the original is ${it.old})`);
     }
