@@ -405,6 +405,17 @@ test('overrides: a value replaces the table, null leaves the knob alone; every k
     const ids = planKnobs({ facts, model: 'lenovo-yoga-7', profile: 'balanced', onBattery: false, chargeLimit: 80, overrides: {} }).map((k) => k.id);
     assert.ok(ids.indexOf('platform_profile') < ids.indexOf('cpu.governor'));
     assert.ok(ids.indexOf('cpu.governor') < ids.indexOf('cpu.epp'));
+    // An overridden end threshold takes the derived start along.
+    const g = makeSysfs('generic');
+    try {
+      const gio = new KernelSysfs(g.root);
+      const a = applyProfile(powerOf(g.root, { chargeLimit: 80, overrides: { balanced: { 'battery.charge_end': 60 } } }), gio, 'balanced');
+      assert.deepEqual(a.failed, []);
+      assert.equal(readRaw(g.root, 'class/power_supply/BATT/charge_control_start_threshold'), '55');
+      assert.equal(readRaw(g.root, 'class/power_supply/BATT/charge_control_end_threshold'), '60');
+    } finally {
+      g.cleanup();
+    }
     // chargeLimit null: charge is not managed at all.
     assert.ok(!planKnobs({ facts, model: 'lenovo-yoga-7', profile: 'balanced', onBattery: false, chargeLimit: null, overrides: {} }).some((k) => k.id.startsWith('battery.') || k.id.startsWith('ideapad.')));
     // chargeLimit 100 on Lenovo: Standard charging.

@@ -190,6 +190,12 @@ export function planKnobs(input: PlanInput): PlannedKnob[] {
     if (v === null) decl.delete(id);
     else decl.set(id, { spec: String(v), why: `power.overrides["${input.profile}"]["${id}"]`, origin: 'override' });
   }
+  // An overridden end threshold brings the derived start with it, so start < end still holds.
+  const end = decl.get('battery.charge_end');
+  const start = decl.get('battery.charge_start');
+  if (end?.origin === 'override' && start?.origin === 'chargeLimit' && Number.isFinite(Number(end.spec))) {
+    decl.set('battery.charge_start', { ...start, spec: String(Math.max(0, Number(end.spec) - CHARGE_START_GAP)), why: `the overridden end threshold minus ${CHARGE_START_GAP}` });
+  }
 
   const out: PlannedKnob[] = [];
   for (const [id, d] of decl) {
