@@ -17,8 +17,21 @@ export PANTHERAGENT_LOG_LEVEL=${PANTHERAGENT_LOG_LEVEL:-warn}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'sandbox: %s\n' "$*" >&2; exit 1; }
 
+# The daemon and the endpoint run in the background; only the processes whose pid
+# files we wrote, and only while they are still pantheragent, are ever stopped.
+stop_bg() {
+  local f pid
+  for f in "$SB/daemon.pid" "$SB/serve-health.pid"; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if grep -q pantheragent "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid"; fi
+    rm -f "$f"
+  done
+}
+
 clean() {
   [ -d "$SB" ] || { echo "sandbox: nothing to clean"; return; }
+  stop_bg
   # Deepest mounts first; only mounts below our own directory.
   awk -v p="$SB" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r mp; do
     umount "$mp" 2>/dev/null || umount -l "$mp"
@@ -87,6 +100,7 @@ cat > "$CFG" <<JSON
   },
   "persistence": { "storage": "/persist", "directories": ["/etc/nixos", "/var/lib/nixos"], "files": ["/etc/machine-id"] },
   "power": { "enable": false },
+  "health": { "listen": ["loopback"], "port": 9473 },
   "timezone": "UTC"
 }
 JSON
@@ -109,6 +123,13 @@ say "what that wipe erased (diff --against previous-boot)"
 say "status"
 "${AGENT[@]}" status
 
+say "starting the daemon and the health endpoint (loopback only; logs in $SB/*.log)"
+stop_bg
+"${AGENT[@]}" daemon >/dev/null 2>"$SB/daemon.log" & echo $! > "$SB/daemon.pid"
+"${AGENT[@]}" serve-health >/dev/null 2>"$SB/serve-health.log" & echo $! > "$SB/serve-health.pid"
+for _ in $(seq 50); do [ -f "$SB/run/health.json" ] && break; sleep 0.2; done
+"${AGENT[@]}" health || true   # exit 2 when it fails
+
 cat <<EOF
 
 The sandbox host is ready. Its Btrfs top level is mounted at:
@@ -124,6 +145,11 @@ Try:
   pa wipe --dry-run            # the boot-time wipe plan
   pa render-initrd             # the same plan as the initrd's POSIX sh script
   ls $TOP/@snapshots $TOP/@old_roots
-Clean up (unmount, detach the loop device, delete the image):
+The health endpoint (daemon pid $(cat "$SB/daemon.pid"), endpoint pid $(cat "$SB/serve-health.pid")):
+  http://127.0.0.1:9473/health   http://127.0.0.1:9473/metrics   /livez   /readyz
+  curl -s http://127.0.0.1:9473/health | jq .status
+  curl -s http://127.0.0.1:9473/metrics | grep ^pantheragent_
+  kill -HUP $(cat "$SB/daemon.pid")   # reload the config
+Clean up (stop them, unmount, detach the loop device, delete the image):
   bash scripts/sandbox.sh clean
 EOF
