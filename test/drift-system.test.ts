@@ -335,12 +335,19 @@ test('closure with the real nix on a fixture flake: ok, drift naming both paths,
   assert.equal(v.status, 'ok');
   assert.equal(v.details.from, 'config');
 
-  // A dirty tree evaluates to something else: never cached.
-  writeFileSync(join(r, 'system.nix'), JSON.stringify(NIX_SYSTEM) + ' # edited\n');
+  // Uncommitted changes evaluate to something else: cached under the commit plus a digest
+  // of the changes, so the same edits hit the cache and other edits do not.
+  const host = (hello: string) => readFileSync(join(FIX, 'flake/flake.nix'), 'utf8').replace('testhost = host "testhost" "2.0"', `testhost = host "testhost" "${hello}"`);
+  writeFileSync(join(r, 'flake.nix'), host('3.0'));
   runningSystem(declared);
+  v = await one(cfg(), 'closure', { db });
+  assert.deepEqual([v.status, v.details.from], ['drift', 'eval']);
+  assert.match(String(v.details.revision), /^[0-9a-f]{40}\+[0-9a-f]{16}$/);
+  assert.equal((await one(cfg(), 'closure', { db })).details.from, 'cache');
+  writeFileSync(join(r, 'flake.nix'), host('4.0'));
   assert.equal((await one(cfg(), 'closure', { db })).details.from, 'eval');
-  assert.equal((await one(cfg(), 'closure', { db })).details.from, 'eval');
-  git(r, 'checkout', '-q', '--', 'system.nix');
+  git(r, 'checkout', '-q', '--', 'flake.nix');
+  assert.deepEqual(((await one(cfg(), 'closure', { db })).details.from), 'cache', 'back to the commit: its cached evaluation');
 
   // An evaluation error: unknown with nix's own message.
   v = await one(cfg({ attribute: 'nixosConfigurations.broken' }), 'closure', { db });

@@ -18,7 +18,7 @@ export interface Expected {
   toplevel: string;
   /** drift.expectedToplevel, the index's cache of an earlier evaluation, or a fresh `nix eval`. */
   from: 'config' | 'cache' | 'eval';
-  /** The flake commit it was evaluated at, when known. */
+  /** The flake commit it was evaluated at ("<commit>+<digest>" with uncommitted changes), when known. */
   revision: string | null;
 }
 
@@ -58,11 +58,13 @@ function remember(db: Db | null, flake: string, attribute: string, revision: str
   db?.prepare('INSERT OR REPLACE INTO drift_eval_cache (flake, attribute, revision, toplevel, evaluated_at) VALUES (?, ?, ?, ?, ?)').run(flake, attribute, revision, toplevel, at);
 }
 
-/** The commit to cache an evaluation by: only a clean, known one (a dirty tree evaluates to something else). */
+/** What to cache an evaluation by: the commit, plus the digest of uncommitted changes (which evaluate to something else). */
 async function cacheKey(ctx: KindContext): Promise<string | null> {
   try {
     const r = await ctx.flakeRevision();
-    return r.rev && !(r.dirty && r.dirty.length) ? r.rev : null;
+    if (!r.rev) return null;
+    if (!r.dirty?.length) return r.rev;
+    return r.dirtyDigest ? `${r.rev}+${r.dirtyDigest}` : null;
   } catch (e) {
     ctx.log.debug({ err: e }, 'flake revision unknown: evaluating without the cache');
     return null;

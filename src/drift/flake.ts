@@ -1,6 +1,7 @@
 // Where the declared configuration lives (drift.flake) and which commit it is at: shared
 // by `revision` (is the running system that commit?) and `closure` (its evaluation is
 // cached by that commit). Reading only: git never changes the checkout here.
+import { createHash } from 'node:crypto';
 import { runTool, lastLine, type ToolResult } from './proc.js';
 
 export type FlakeSource =
@@ -47,6 +48,8 @@ export interface FlakeRevision {
   rev: string | null;
   /** Local checkouts only: tracked files changed since that commit (Nix evaluates them too); null when not known. */
   dirty: string[] | null;
+  /** With dirty files: a digest of those changes (`git diff HEAD`), so the same edits are recognised again. */
+  dirtyDigest?: string;
   /** Why rev is null. */
   why: string | null;
 }
@@ -55,8 +58,6 @@ export interface FlakeRevision {
 export function git(path: string, args: string[], signal: AbortSignal): Promise<ToolResult> {
   return runTool('git', ['-c', `safe.directory=${path}`, '-C', path, ...args], { signal, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' } });
 }
-
-const DIRTY_SHOWN = 20;
 
 async function localRevision(source: FlakeSource & { path: string }, ref: string | null, pinned: string | null, signal: AbortSignal): Promise<FlakeRevision> {
   const inside = await git(source.path, ['rev-parse', '--is-inside-work-tree'], signal);
@@ -70,8 +71,10 @@ async function localRevision(source: FlakeSource & { path: string }, ref: string
   if (ref) return { source, rev, dirty: null, why: null };
   // Untracked files are not part of a git flake; changed tracked ones are.
   const st = await git(source.path, ['status', '--porcelain=v1', '--untracked-files=no'], signal);
-  const dirty = st.code === 0 ? st.stdout.split('\n').filter(Boolean).map((l) => l.slice(3)).slice(0, DIRTY_SHOWN) : null;
-  return { source, rev, dirty, why: null };
+  const dirty = st.code === 0 ? st.stdout.split('\n').filter(Boolean).map((l) => l.slice(3)) : null;
+  if (!dirty?.length) return { source, rev, dirty, why: null };
+  const diff = await git(source.path, ['diff', 'HEAD', '--binary'], signal);
+  return { source, rev, dirty, why: null, ...(diff.code === 0 ? { dirtyDigest: createHash('sha256').update(diff.stdout).digest('hex').slice(0, 16) } : {}) };
 }
 
 async function remoteRevision(source: FlakeSource & { type: 'git-remote' }, signal: AbortSignal): Promise<FlakeRevision> {

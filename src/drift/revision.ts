@@ -72,6 +72,7 @@ export async function readRunningRevision(systemRoot: string, signal: AbortSigna
   return { ...rev, from };
 }
 
+const DIRTY_KEPT = 20;
 const short = (rev: string) => rev.slice(0, 7);
 const sameCommit = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -82,7 +83,7 @@ export function compareRevision(f: RevisionFacts): Verdict {
   const running = f.running;
   const flakeRev = f.flake.rev;
   const where = f.flake.source.type === 'git-remote' ? `${f.flake.source.url}${f.flake.source.ref ? ` (${f.flake.source.ref})` : ''}` : 'path' in f.flake.source ? f.flake.source.path : 'the flake';
-  const base = { running: running.rev, runningDirty: running.dirty, runningFrom: running.from, flake: flakeRev, where, dirtyFiles: f.flake.dirty ?? [] };
+  const base = { running: running.rev, runningDirty: running.dirty, runningFrom: running.from, flake: flakeRev, where, dirtyFiles: (f.flake.dirty ?? []).slice(0, DIRTY_KEPT) };
   if (!running.rev) {
     return drift('the running system was built from uncommitted changes (configurationRevision "dirty"): commit them and rebuild', { ...base, run: f.rebuild });
   }
