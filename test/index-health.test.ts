@@ -73,6 +73,34 @@ test('the run that finds a damaged index says where it moved it', { skip }, (t) 
   assert.match(r.stderr, /the index could not be read \(.*malformed.*\): moved it to .*state\.db\.unreadable-/);
 });
 
+test('a large index damaged where quick_check does not look at open: that run fails and says so, the next rebuilds', { skip }, (t) => {
+  const { cfg, state } = fixture(t);
+  assert.equal(cli(['snapshot'], { config: cfg }).code, 0);
+  const file = join(state, 'state.db');
+  const db = new Database(file);
+  const ev = db.prepare("INSERT INTO events (at, kind, subject, details) VALUES (?, 'test', ?, ?)");
+  db.transaction(() => {
+    for (let i = 0; i < 20000; i++) ev.run(i, `s${i}`, 'z'.repeat(250));
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'subvolumes'").get() as { rootpage: number }).rootpage;
+  db.close();
+  assert.ok(statSync(file).size > 4 * 1024 * 1024, 'past the size quick_check runs at every open');
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, (root - 1) * 4096);
+  closeSync(fd);
+
+  const first = cli(['status'], { config: cfg });
+  assert.equal(first.code, 1, first.stderr);
+  assert.match(first.stderr, /malformed/);
+  assert.match(first.stderr, /the next run moves it aside and rebuilds it/);
+  const next = cli(['--json', 'list'], { config: cfg });
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal(next.json().entries.length, 3, 'rebuilt from the filesystem');
+  assert.ok(readdirSync(state).some((f) => /^state\.db\.unreadable-\d+-\d+$/.test(f)));
+  assert.ok(!existsSync(`${file}.suspect`));
+});
+
 test('a journal row that does not parse stays open, is reported by status, and stops nothing', { skip }, (t) => {
   const { cfg, state } = fixture(t);
   assert.equal(cli(['snapshot'], { config: cfg }).code, 0);

@@ -71,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   const log = createLogger(level);
+  let stateDir: string | undefined;
   try {
     const wait = g.wait === undefined ? 30 : Number(g.wait);
     if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait takes a number of seconds, not "${String(g.wait)}"`);
@@ -83,7 +84,11 @@ export async function main(argv: string[]): Promise<number> {
       json,
       configPath: file,
       log,
-      loadConfig: () => (config ??= loadConfig(file)),
+      loadConfig: () => {
+        config ??= loadConfig(file);
+        stateDir = config.stateDir;
+        return config;
+      },
       openAgent: ({ mutating }) => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { openAgent } = require('../agent.js') as typeof import('../agent.js');
@@ -107,6 +112,12 @@ export async function main(argv: string[]): Promise<number> {
     if (json) write(process.stdout, JSON.stringify({ error: { type: err?.name ?? 'Error', message: (e as Error).message, exitCode: code, ...(err?.details ?? {}) } }, null, 2));
     if (!err) log.error({ err: e }, 'unexpected error');
     write(process.stderr, `pantheragent ${spec.name}: ${(e as Error).message}`);
+    if (!err && stateDir !== undefined && /malformed|not a database/i.test((e as Error).message)) {
+      // A damaged page that quick_check did not get to: the next run checks the whole file and rebuilds it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../store/db.js') as typeof import('../store/db.js')).markSuspect(stateDir);
+      write(process.stderr, `pantheragent: the index ${stateDir}/state.db is damaged; the next run moves it aside and rebuilds it from the filesystem`);
+    }
     return code;
   }
 }

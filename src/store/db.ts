@@ -2,7 +2,7 @@
 // truth: this database can be deleted or rolled back and is rebuilt by reconciliation.
 // Migrations are forward only; each runs in a transaction with its version bump.
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { UnavailableError } from '../errors.js';
 import { join } from 'node:path';
 
@@ -83,16 +83,36 @@ class Unreadable extends Error {
   readonly code = 'SQLITE_CORRUPT';
 }
 
+/**
+ * quick_check reads every page: a few milliseconds up to this size (a year or two of
+ * history), tens beyond it. Larger files are checked when a run met a "malformed"
+ * error and left the suspect mark (markSuspect), so the next run rebuilds the index.
+ */
+const QUICK_CHECK_MAX_BYTES = 4 * 1024 * 1024;
+const suspectMark = (file: string) => `${file}.suspect`;
+
+/** Called when a query failed with a "malformed" error: the next openDb checks the whole file. */
+export function markSuspect(stateDir: string): void {
+  try {
+    writeFileSync(suspectMark(join(stateDir, 'state.db')), `${new Date().toISOString()}\n`);
+  } catch {
+    // The next run meets the same error and tries again.
+  }
+}
+
 function open(file: string): Db {
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    // Cheap at this size (milliseconds for thousands of rows), and it finds bad pages
-    // before a query half way through a command trips on them.
-    const verdict = quickCheck(db);
-    if (verdict !== 'ok') throw new Unreadable(`database disk image is malformed (quick_check: ${verdict.slice(0, 300)})`);
+    // Finds bad pages before a query half way through a command trips on them.
+    const suspect = existsSync(suspectMark(file));
+    if (suspect || statSync(file).size <= QUICK_CHECK_MAX_BYTES) {
+      const verdict = quickCheck(db);
+      if (verdict !== 'ok') throw new Unreadable(`database disk image is malformed (quick_check: ${verdict.slice(0, 300)})`);
+      if (suspect) rmSync(suspectMark(file), { force: true });
+    }
     migrate(db);
     return db;
   } catch (e) {
@@ -138,6 +158,7 @@ export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: st
   } catch (e) {
     if (!isUnreadable(e)) throw e;
     const aside = `${file}.unreadable-${Date.now()}-${process.pid}`;
+    rmSync(suspectMark(file), { force: true });
     try {
       renameSync(file, aside);
     } catch (r) {
@@ -174,11 +195,6 @@ export function migrate(db: Db): void {
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();
-}
-
-/** Runs `fn` as a writer: BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so it never fails half way with "database is locked". */
-export function writeTransaction<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
 }
 
 export function recordEvent(db: Db, kind: string, subject: string, details: Record<string, unknown> = {}, at = Date.now()): void {
