@@ -135,4 +135,10 @@ test('health and metrics through snapshot, ageing and a failed wipe', { skip: sk
   const c = cli(['health', '--json'], { config: file });
   assert.equal(c.code, 2, c.stderr);
   assert.equal(c.json<HealthDocument>().checks['wipe:last']![0]!.status, 'fail');
+  // And status, in one line.
+  const st = cli(['status', '--json'], { config: file });
+  assert.equal(st.code, 0, st.stderr);
+  assert.equal(st.json().health.status, 'fail');
+  assert.ok(st.json().health.failing.includes('wipe:last'));
+  assert.match(cli(['status'], { config: file }).stdout, /^health\s+fail\s+wipe:last; published /m);
 });
