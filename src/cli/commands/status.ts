@@ -9,6 +9,7 @@ import { pendingRootRollback } from '../../rollback/execute.js';
 import { pendingHuman, pendingJson } from '../rollback-view.js';
 import { readLatestDrift } from '../../drift/store.js';
 import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
+import { healthStatusHuman, healthStatusJson } from '../../health/view.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
@@ -37,6 +38,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     drift: driftSummaryJson(readLatestDrift(agent.db)),
     // Interrupted operations whose journal row does not parse: kept open for a person, never guessed at.
     unreadableJournal: agent.journal.unreadable().map((e) => ({ id: e.id, op: e.op, started: isoTime(e.startedAt), error: e.error })),
+    // The daemon's published health state, judged now: read, not gathered again.
+    health: healthStatusJson(config.runtimeDir, now),
   };
   const rows = sources.map((s) => [
     s.source,
@@ -57,6 +60,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     `${formatBytes(usage.freeEstimated)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
   ]);
   rows.push(['drift', ...driftSummaryHuman(json.drift, now)]);
+  rows.push(['health', ...healthStatusHuman(json.health)]);
   if (json.future.length) {
     rows.push(['clock', yellow(`${json.future.length} dated in the future`), `e.g. ${json.future[0]!.path}: the clock was wrong when it was made; kept, and the newest by creation is kept too`]);
   }
