@@ -345,6 +345,18 @@ test('runner: a kind that hangs times out as unknown while the others finish; a 
   assert.match(checks.find((c) => c.kind === 'state')!.summary, /^cannot open the Btrfs top level to walk the live root: no Btrfs here/);
   for (const c of checks) assert.match(c.measuredAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
+  // The blocking kind (state: a synchronous walk) starts only after every other kind has started.
+  const order: string[] = [];
+  await runDrift(config, {
+    kinds: ['state', 'units'],
+    readers: { failedUnits: async () => (order.push('units'), '[]') },
+    openAgent: () => {
+      order.push('state');
+      throw new Error('no Btrfs here');
+    },
+  });
+  assert.deepEqual(order, ['units', 'state']);
+
   const failing = await runDrift(config, { kinds: ['units'], readers: { failedUnits: async () => '[{"unit": 3}]' }, now: () => Date.UTC(2026, 0, 1) });
   assert.equal(failing.length, 1);
   assert.equal(failing[0]!.status, 'unknown');

@@ -39,4 +39,6 @@ export interface KindCheck {
   check(ctx: KindContext): Promise<Verdict>;
   /** What to do when it times out, for the `unknown` summary. */
   timeoutHint?: string;
+  /** It holds the thread (synchronous work): started only once every other kind has started. */
+  blocking?: boolean;
 }

@@ -1,10 +1,10 @@
 // Runs the drift kinds concurrently, each under its own timeout: a kind that fails or
 // hangs becomes `unknown` with why, and never holds up the others.
 //
-// `state` walks the live root with the diff engine, which is synchronous: it runs after
+// `state` walks the live root with the diff engine, which is synchronous: it starts after
 // every other kind has started its processes, so they proceed meanwhile, but its own
 // timeout can only be noticed once the walk returns (the walk reads a freshly wiped
-// root, which is small; docs and bench/diff.ts have its speed).
+// root, which is small; docs/diff.md and bench/diff.ts have its speed).
 import type { Agent } from '../agent.js';
 import { isoTime } from '../cli/output.js';
 import type { Config } from '../config/schema.js';
@@ -70,8 +70,10 @@ async function runOne(check: KindCheck, base: Omit<KindContext, 'signal'>, timeo
   });
   const started = Date.now();
   const work = (async () => {
-    // Let every kind start its processes before a synchronous one (state) takes the thread.
+    // Every kind starts in the next turn of the event loop, a blocking one a turn later,
+    // so the others have started their processes before it takes the thread.
     await new Promise((r) => setImmediate(r));
+    if (check.blocking) await new Promise((r) => setImmediate(r));
     return check.check({ ...base, signal: ac.signal });
   })().catch((e: unknown) => {
     log.debug({ kind: check.kind, err: e }, 'drift check failed');

@@ -38,6 +38,7 @@ export function compareState(f: StateFacts): Verdict {
 export const stateCheck: KindCheck = {
   kind: 'state',
   timeoutHint: 'the walk of the live root is slow: add large scratch directories to diff.ignore',
+  blocking: true, // opening the agent and the diff walk are synchronous
   check: async (ctx): Promise<Verdict> => {
     let agent;
     try {
