@@ -133,15 +133,20 @@ let
       "/dev/btrfs-control rw"
       "${s.btrfs.device} rw"
     ];
-    # Other users' processes stay hidden. Not ProcSubset=pid: taking over a boot
-    # (src/wipe/adopt.ts) reads /proc/sys/kernel/random/boot_id.
-    ProtectProc = "invisible";
+    # Every process stays visible (ProtectProc=ptraceable with CAP_SYS_PTRACE, not
+    # invisible): before deleting or replacing a subvolume the agent reads the
+    # mountinfo of every mount namespace on the host (/proc/<pid>/ns/mnt), so that a
+    # snapshot mounted only inside a container or a PrivateMounts= unit is never
+    # deleted. Not ProcSubset=pid: taking over a boot reads
+    # /proc/sys/kernel/random/boot_id. No CAP_CHOWN: only `restore`, run by a person,
+    # changes owners.
+    ProtectProc = "ptraceable";
     CapabilityBoundingSet = [
+      "CAP_SYS_PTRACE"
       "CAP_SYS_ADMIN"
       "CAP_DAC_OVERRIDE"
       "CAP_DAC_READ_SEARCH"
       "CAP_FOWNER"
-      "CAP_CHOWN"
     ];
     NoNewPrivileges = true;
     ProtectSystem = "strict";

@@ -239,11 +239,11 @@ test('rendered units: the daemon and the snapshot service, root with the Btrfs d
     for (const name of ['pantheragent', 'pantheragent-snapshot']) {
       const d = u[name]!;
       assert.ok(!d.Service!.User && !d.Service!.DynamicUser, 'runs as root');
-      assert.deepEqual(words(d, 'Service', 'CapabilityBoundingSet').sort(), ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_SYS_ADMIN']);
+      assert.deepEqual(words(d, 'Service', 'CapabilityBoundingSet').sort(), ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']);
       assert.equal(one(d, 'Service', 'PrivateMounts'), 'true', 'its top-level mount stays in its own namespace');
       assert.equal(one(d, 'Service', 'DevicePolicy'), 'closed');
       assert.deepEqual(d.Service!.DeviceAllow, ['/dev/btrfs-control rw', `${device} rw`]);
-      assert.equal(one(d, 'Service', 'ProtectProc'), 'invisible');
+      assert.equal(one(d, 'Service', 'ProtectProc'), 'ptraceable', 'every mount namespace is checked before a delete');
       assert.equal(d.Service!.ProcSubset, undefined, 'adoption reads /proc/sys/kernel/random/boot_id');
       assert.equal(one(d, 'Service', 'ProtectSystem'), 'strict');
       assert.equal(one(d, 'Service', 'ProtectHome'), 'true');

@@ -132,7 +132,7 @@ for (const f of ['pantheragent.service', 'pantheragent-snapshot.service']) {
     assert.equal(one(u, 'Service', 'PrivateMounts'), 'yes');
     assert.equal(one(u, 'Service', 'DevicePolicy'), 'closed');
     assert.deepEqual(u.Service!.DeviceAllow, ['/dev/btrfs-control rw', '/dev/mapper/cryptroot rw']);
-    assert.equal(one(u, 'Service', 'ProtectProc'), 'invisible');
+    assert.equal(one(u, 'Service', 'ProtectProc'), 'ptraceable', 'every mount namespace is checked before a delete');
     assert.equal(u.Service!.ProcSubset, undefined, 'adoption reads /proc/sys/kernel/random/boot_id');
     assert.equal(one(u, 'Service', 'ProtectSystem'), 'strict');
     assert.equal(one(u, 'Service', 'ProtectHome'), 'yes');
