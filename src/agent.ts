@@ -6,6 +6,7 @@ import { ensureTopLevel } from './btrfs/mounts.js';
 import { openDb, type Db } from './store/db.js';
 import { Journal } from './store/journal.js';
 import { recoveryFor } from './recoveries.js';
+import { sealAsides } from './rollback/execute.js';
 import { acquireLock, type Lock } from './store/lock.js';
 import { reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import { checkLayout } from './snapshots/layout.js';
@@ -74,5 +75,8 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
   }
   // After boot, the first mutating run takes over what the initrd wipe did.
   if (lock && adoptAfterBoot(agent)) agent.refresh();
+  // A rolled-back subvolume that was still mounted during its rollback becomes
+  // read-only (and so retention's) once nothing mounts it.
+  if (lock && sealAsides(agent).length) agent.refresh();
   return agent;
 }
