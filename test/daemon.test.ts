@@ -2,7 +2,7 @@
 // call, no timers), then the real bundled CLI on real Btrfs: SIGHUP reloads, an invalid
 // config is refused and the old one stays, SIGTERM stops it within a second, and
 // readiness reaches $NOTIFY_SOCKET through systemd-notify.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,10 @@ import { loadConfig } from '../src/config/load.js';
 import { Daemon, DAEMON_JOBS, type DaemonOptions, type Scheduler } from '../src/daemon/daemon.js';
 import type { DriftCheck } from '../src/drift/types.js';
 import { readState } from '../src/health/publish.js';
+import { acquireLock } from '../src/store/lock.js';
 import { createLogger } from '../src/util/log.js';
 import { layoutHost, makeBtrfs } from './helpers/btrfs.js';
-import { CLI, writeConfig } from './helpers/cli.js';
+import { CLI, cli, writeConfig } from './helpers/cli.js';
 import { BTRFS_REQ, skipUnless } from './helpers/env.js';
 
 class FakeScheduler implements Scheduler {
@@ -113,6 +114,31 @@ test('daemon in-process: schedules, publishing, reload, drift, stop', async (t) 
   assert.equal(readFileSync(join(dir, 'health.json'), 'utf8'), before, 'nothing runs after stop');
 });
 
+test('daemon: a failed adoption does not keep the lock', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheragent-daemon-lock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = tempConfig(dir, 'locky');
+  const stateDir = join(dir, 'state');
+  const opts: DaemonOptions = {
+    configPath: file,
+    log: createLogger('silent'),
+    loadConfig,
+    // As openAgent does: the lock first, then a step that throws.
+    openAgent: (_c, _l, o) => {
+      if (o.mutating) acquireLock(stateDir, 0);
+      throw new Error('the top level could not be mounted');
+    },
+    scheduler: new FakeScheduler(),
+    pieces: { readDrift: null, runDrift: null, storeDrift: null, powerSummary: null, profileDrift: null },
+  };
+  const d = new Daemon(opts, Daemon.load(opts));
+  await d.start();
+  // Another process (the snapshot timer) gets the lock at once.
+  const r = spawnSync('flock', ['--exclusive', '--nonblock', join(stateDir, 'lock'), 'true']);
+  assert.equal(r.status, 0, 'the lock is free');
+  d.stop();
+});
+
 /** Collects a child's stderr and waits for lines in it. */
 function watch(p: ChildProcess) {
   let err = '';
@@ -149,6 +175,9 @@ test('daemon CLI on real Btrfs: SIGHUP reload, invalid config refused, SIGTERM w
   assert.equal(s.state.host, 'testhost');
   assert.deepEqual(s.state.snapshots, { ok: true, value: [{ source: '@persist', count: 0, newest: null }] });
   assert.equal(s.state.disk.ok, true);
+  // Adoption ran under the lock and gave it back: the snapshot timer's run does not wait.
+  const snap = cli(['--wait', '0', 'snapshot'], { config: file });
+  assert.equal(snap.code, 0, snap.stderr);
 
   // A valid new config: reloaded and published.
   writeConfig(fx, { host: 'renamed', snapshots: { sources: { '@persist': {} } } });

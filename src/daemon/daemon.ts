@@ -3,7 +3,8 @@
 // the config (an invalid one is refused and the old one stays); SIGTERM stops at once.
 // Idle it holds only the cron timers: no polling loop, no open filesystem or database
 // between runs (each job opens what it needs and closes it).
-import { closeSync } from 'node:fs';
+import { closeSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Agent } from '../agent.js';
 import type { Config } from '../config/schema.js';
 import type { DriftCheck } from '../drift/types.js';
@@ -49,6 +50,18 @@ function closeAgent(agent: Agent): void {
     agent.db.close();
   } finally {
     if (agent.lock) closeSync(agent.lock.fd);
+  }
+}
+
+/** Closes every descriptor of this process open on <stateDir>/lock: that drops its flock. Only adoption takes the lock here, and it has ended. */
+function releaseLockFds(stateDir: string): void {
+  const lockFile = join(stateDir, 'lock');
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === lockFile) closeSync(Number(fd));
+    } catch {
+      // the descriptor readdir itself used, already gone
+    }
   }
 }
 
@@ -139,7 +152,12 @@ export class Daemon {
       agent = this.opts.openAgent(this.config, this.opts.log, { mutating: true, waitSeconds: 0 });
     } catch (e) {
       if (e instanceof LockedError) this.opts.log.info('another pantheragent holds the lock: adoption waits for the next run');
-      else this.opts.log.error({ err: message(e) }, `adoption after boot failed: ${message(e)}`);
+      else {
+        this.opts.log.error({ err: message(e) }, `adoption after boot failed: ${message(e)}`);
+        // openAgent takes the lock first and does not give it back when a later step
+        // throws; a long-running process must not keep it (the snapshot timer waits on it).
+        releaseLockFds(this.config.stateDir);
+      }
       return;
     }
     closeAgent(agent);

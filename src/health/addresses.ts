@@ -45,7 +45,12 @@ export const LOOPBACK_ADDRESSES = ['127.0.0.1', '::1'];
 
 /** The tailscale0 interface's addresses, for when LocalAPI cannot be asked. */
 export function interfaceAddresses(name = 'tailscale0'): string[] {
-  return (networkInterfaces()[name] ?? []).map((a) => a.address);
+  try {
+    return (networkInterfaces()[name] ?? []).map((a) => a.address);
+  } catch {
+    // getifaddrs needs AF_NETLINK, which a sandboxed unit may not allow: LocalAPI only, then.
+    return [];
+  }
 }
 
 /**

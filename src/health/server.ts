@@ -92,15 +92,21 @@ export class HealthServer {
   private async findTailnet(): Promise<void> {
     if (this.closed) return;
     const discover = this.opts.discover ?? (() => discoverTailnet(this.h.tailscaleSocket, this.h.limits.whoisTimeoutMs));
-    const { addresses, from } = await discover();
     let listening = 0;
-    for (const a of addresses) if (isTailnet(a) && (await this.listenOn(a, true))) listening++;
+    let from = '';
+    try {
+      const found = await discover();
+      from = found.from;
+      for (const a of found.addresses) if (isTailnet(a) && (await this.listenOn(a, true))) listening++;
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'looking for Tailscale addresses failed');
+    }
     if (listening > 0) {
       this.opts.log.info({ addresses: this.addresses(), from }, 'listening on the tailnet');
       return;
     }
     this.opts.log.info({ retryMs: this.h.limits.retryMs }, 'no Tailscale address yet (tailscaled not up?): trying again');
-    this.retry = setTimeout(() => void this.findTailnet().catch((e) => this.opts.log.error({ err: e }, 'looking for Tailscale addresses failed')), this.h.limits.retryMs);
+    this.retry = setTimeout(() => void this.findTailnet(), this.h.limits.retryMs);
   }
 
   private listenOn(address: string, optional: boolean): Promise<boolean> {
