@@ -16,6 +16,7 @@ import { profileDrift, powerSummary } from '../src/power/drift.js';
 import { commMatches, defaultProbe, viaProc, viaSystemctl, POWER_MANAGERS } from '../src/power/conflicts.js';
 import { readPowerState, writePowerState } from '../src/power/state.js';
 import { errnoOf, nodeSysfs } from '../src/power/sysfs.js';
+import { powerStatusHuman, powerStatusJson } from '../src/cli/profile-view.js';
 import { forbiddenSysfs, KernelSysfs, makeSysfs, plug, SYSFS_FIXTURES, type SysfsFixtureName } from './helpers/sysfs.js';
 import { prng } from './helpers/prng.js';
 
@@ -586,5 +587,25 @@ test('from any kernel-valid starting state, every profile and charge limit appli
     } finally {
       f.cleanup();
     }
+  }
+});
+
+test('status line: power source, profile with knobs, charge limit, conflicts; null on servers', async () => {
+  assert.equal(await powerStatusJson(config({ enable: false })), null);
+  assert.equal(powerStatusHuman(null), null);
+  const f = makeSysfs('yoga-amd');
+  try {
+    const sysRoot = join(f.dir, 'root');
+    mkdirSync(join(sysRoot, 'proc', '42'), { recursive: true });
+    writeFileSync(join(sysRoot, 'proc', '42', 'comm'), 'tuned\n');
+    plug(f.root, false);
+    const cfg = config({ sysfsRoot: f.root }, { runtimeDir: join(f.dir, 'run'), systemRoot: sysRoot });
+    applyProfile(cfg.power, new KernelSysfs(f.root), null);
+    const p = await powerStatusJson(cfg);
+    assert.deepEqual(p, { profile: 'power-saver', onBattery: true, batteryPercent: 64, knobsOk: 5, knobsTotal: 5, conflicts: ['tuned'], chargeLimit: 80 });
+    assert.deepEqual(powerStatusHuman(p), ['on battery 64%', 'profile power-saver (5/5 knobs as declared), charge limit 80%, tuned also running: disable it']);
+    assert.deepEqual(powerStatusHuman({ error: 'EIO' }), ['unknown', 'EIO']);
+  } finally {
+    f.cleanup();
   }
 });

@@ -1,5 +1,7 @@
 // `profile` output: the --json documents and the text for people.
 import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { powerSummary, type PowerSummary } from '../power/drift.js';
 import type { KnobReport, StepResult } from '../power/apply.js';
 import type { PowerSource } from '../power/facts.js';
 import type { Application, Inspection } from '../power/index.js';
@@ -120,4 +122,29 @@ export function applicationHuman(a: Application): string {
     '',
     knobTable(a.knobs),
   ].join('\n');
+}
+
+export type PowerStatus = (PowerSummary & { chargeLimit: number | null }) | { error: string } | null;
+
+/** For `status`: the power summary, null on a host without power management, or why it could not be read. */
+export async function powerStatusJson(config: Config): Promise<PowerStatus> {
+  try {
+    const s = await powerSummary(config);
+    return s && { ...s, chargeLimit: config.power.chargeLimit };
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0]! };
+  }
+}
+
+/** `on battery 64%` | `profile power-saver (8/8 knobs as declared), charge limit 80%` */
+export function powerStatusHuman(p: PowerStatus): [string, string] | null {
+  if (p === null) return null;
+  if ('error' in p) return [yellow('unknown'), p.error];
+  const pct = p.batteryPercent === null ? '' : `${p.batteryPercent}%`;
+  const where = p.onBattery === true ? `on battery ${pct}`.trim() : p.onBattery === false ? `on AC${pct ? `, battery ${pct}` : ''}` : 'no battery';
+  const knobs = `${p.knobsOk}/${p.knobsTotal} knobs as declared`;
+  const parts = [`profile ${p.profile} (${p.knobsOk < p.knobsTotal ? yellow(knobs) : knobs})`];
+  if (p.chargeLimit !== null) parts.push(`charge limit ${p.chargeLimit}%`);
+  if (p.conflicts.length) parts.push(red(`${p.conflicts.join(', ')} also running: disable it`));
+  return [where, parts.join(', ')];
 }

@@ -10,6 +10,7 @@ import { pendingHuman, pendingJson } from '../rollback-view.js';
 import { readLatestDrift } from '../../drift/store.js';
 import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
 import { healthStatusHuman, healthStatusJson } from '../../health/view.js';
+import { powerStatusHuman, powerStatusJson } from '../profile-view.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
@@ -40,6 +41,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     unreadableJournal: agent.journal.unreadable().map((e) => ({ id: e.id, op: e.op, started: isoTime(e.startedAt), error: e.error })),
     // The daemon's published health state, judged now: read, not gathered again.
     health: healthStatusJson(config.runtimeDir, now),
+    // Power source, profile and knobs read from sysfs now (a few files); null when power.enable is false.
+    power: await powerStatusJson(config),
   };
   const rows = sources.map((s) => [
     s.source,
@@ -61,6 +64,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   ]);
   rows.push(['drift', ...driftSummaryHuman(json.drift, now)]);
   rows.push(['health', ...healthStatusHuman(json.health)]);
+  const power = powerStatusHuman(json.power);
+  if (power) rows.push(['power', ...power]);
   if (json.future.length) {
     rows.push(['clock', yellow(`${json.future.length} dated in the future`), `e.g. ${json.future[0]!.path}: the clock was wrong when it was made; kept, and the newest by creation is kept too`]);
   }
