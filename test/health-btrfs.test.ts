@@ -41,6 +41,12 @@ test('health and metrics through snapshot, ageing and a failed wipe', { skip: sk
   const r = cli(['snapshot', '@persist', '@home'], { config: file });
   assert.equal(r.code, 0, r.stderr);
 
+  // No daemon has published anything: the command gathers the facts itself.
+  const direct = cli(['health'], { config: file });
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.match(direct.stdout, /health warn .*\(gathered now: no fresh state from the daemon\)/);
+  assert.match(direct.stdout, /^snapshots:age\s+@persist\s+pass/m);
+
   let now = Date.now();
   const publish = async () => {
     const agent = openAgent(config, log, { mutating: false, waitSeconds: 0 });

@@ -1,7 +1,7 @@
 // The one hand-over between the root daemon and the unprivileged endpoint: a JSON file
 // in runtimeDir, replaced atomically (temp file, fsync, rename, fsync of the directory),
 // so a reader sees the old document or the new one, never half of one.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { HealthStateSchema, type HealthState } from './state.js';
@@ -11,6 +11,8 @@ export const STATE_FILE = 'health.json';
 export const statePath = (runtimeDir: string) => join(runtimeDir, STATE_FILE);
 
 export function publishState(runtimeDir: string, state: HealthState): void {
+  // systemd makes runtimeDir (RuntimeDirectory=); by hand, it may not exist yet.
+  mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
   // World-readable: the endpoint runs as another (dynamic) user and only reads it.
   writeFileAtomic(statePath(runtimeDir), JSON.stringify(state) + '\n', 0o644);
 }

@@ -1,12 +1,16 @@
 // `pantheragent serve-health`: the HTTP endpoint, as its own unprivileged process. It
 // reads the config and the state the daemon publishes; it opens no database and no
 // filesystem of the agent's. Runs until SIGTERM or SIGINT.
+import { ConfigError } from '../../errors.js';
 import { HealthServer } from '../../health/server.js';
 import { VERSION } from '../help.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const config = ctx.loadConfig();
+  if (config.health.listen.length === 0) {
+    throw new ConfigError(ctx.configPath, [{ path: 'health.listen', message: 'is empty: serve-health would listen nowhere; add "loopback" and/or "tailscale"' }]);
+  }
   const server = new HealthServer({ config, log: ctx.log, version: VERSION });
   // Handlers first: a signal during start-up must not kill the process uncleanly.
   const stopped = new Promise<string>((resolve) => {
