@@ -62,9 +62,13 @@ test('daemon in-process: schedules, publishing, reload, drift, stop', async (t) 
       runDrift: async () => [{ kind: 'units', status: 'drift', summary: '1 failed unit', details: {}, measuredAt: new Date(now).toISOString() }],
       storeDrift: (_db, checks) => void stored.push(checks),
       powerSummary: async () => null,
-      profileDrift: null,
+      profileDrift: async () => {
+        verified++;
+        return { status: 'ok', summary: 'as declared', details: {} };
+      },
     },
   };
+  let verified = 0;
   const d = new Daemon(opts, Daemon.load(opts));
   await d.start();
   assert.equal(ready, 1, 'ready once the first state is out');
@@ -88,6 +92,7 @@ test('daemon in-process: schedules, publishing, reload, drift, stop', async (t) 
   await scheduler.fire('publish');
   s = readState(dir);
   assert.ok(s.ok && s.state.collectedAt === '2026-11-30T12:01:00.000Z');
+  assert.equal(verified, 0, 'power.enable is false in this config: nothing to verify');
 
   // An invalid config is refused; the old one stays in force.
   writeFileSync(file, JSON.stringify({ host: 'Not A Hostname' }));
@@ -112,6 +117,43 @@ test('daemon in-process: schedules, publishing, reload, drift, stop', async (t) 
   now += 60_000;
   await scheduler.fire('publish');
   assert.equal(readFileSync(join(dir, 'health.json'), 'utf8'), before, 'nothing runs after stop');
+});
+
+test('daemon: power verified on its schedule and after a resume', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheragent-daemon-power-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = tempConfig(dir, 'laptop', { power: { enable: true } });
+  const scheduler = new FakeScheduler();
+  let now = Date.parse('2026-11-30T12:00:00Z');
+  let verified = 0;
+  const opts: DaemonOptions = {
+    configPath: file,
+    log: createLogger('silent'),
+    loadConfig,
+    openAgent: () => {
+      throw new Error('no Btrfs in this test');
+    },
+    scheduler,
+    now: () => now,
+    pieces: {
+      readDrift: null,
+      runDrift: null,
+      storeDrift: null,
+      powerSummary: async () => null,
+      profileDrift: async () => (verified++, { status: 'drift', summary: 'EPP differs', details: {} }),
+    },
+  };
+  const d = new Daemon(opts, Daemon.load(opts));
+  await d.start();
+  await scheduler.fire('power');
+  assert.equal(verified, 1);
+  now += 60_000;
+  await scheduler.fire('publish');
+  assert.equal(verified, 1, 'a minute later: no resume');
+  now += 3 * 3600_000; // the lid was closed
+  await scheduler.fire('publish');
+  assert.equal(verified, 2, 'verified again after the resume');
+  d.stop();
 });
 
 test('daemon: a failed adoption does not keep the lock', async (t) => {

@@ -26,6 +26,9 @@ export const DAEMON_JOBS = [
 ] as const;
 export type JobName = (typeof DAEMON_JOBS)[number]['name'];
 
+/** More than this between two minutely publishes means the machine slept. */
+const RESUME_GAP_MS = 5 * 60_000;
+
 export interface Scheduler {
   schedule(name: string, cron: string, fn: () => Promise<void>): { stop(): void };
 }
@@ -116,7 +119,17 @@ export class Daemon {
 
   private async job(name: Exclude<JobName, 'drift'>): Promise<void> {
     if (this.stopped) return;
-    if (name === 'publish') return this.publish();
+    if (name === 'publish') {
+      // A minutely job that finds many minutes gone by: the machine slept. Power is
+      // verified again after resume, not only on its 10-minute schedule.
+      const last = this.lastState ? Date.parse(this.lastState.collectedAt) : null;
+      const gap = last === null ? 0 : (this.opts.now ?? Date.now)() - last;
+      if (gap > RESUME_GAP_MS) {
+        this.opts.log.info({ gapSeconds: Math.round(gap / 1000) }, 'resumed after a pause (suspend?): verifying the power profile again');
+        await this.verifyPower();
+      }
+      return this.publish();
+    }
     if (name === 'adopt') return this.adopt();
     await this.verifyPower();
     await this.publish();
