@@ -1,12 +1,15 @@
-// Bundles src/ into CommonJS files in dist/, so that a run compiles only what it uses:
+// Bundles src/ into CommonJS files in dist/, so that a run compiles only what it uses
+// (compiling is most of a short run's own time):
 // - pantheragent.cjs, the executable: a small launcher (src/cli/launch.ts) that
-//   answers --version alone and requires the CLI for everything else;
-// - pantheragent-main.cjs, the CLI (src/cli/main.ts and all it imports);
+//   answers --version alone and requires one of the others;
+// - command-NAME.cjs, one per file src/cli/commands/NAME.ts: the CLI (src/cli/main.ts)
+//   with that command's code and none of the others' (a command's name is its file's);
+// - pantheragent-main.cjs, the whole CLI: help, unknown names;
 // - pantheragent-pino.cjs, pino, required at the first log line actually written.
 // better-sqlite3 stays external (native addon); pino-pretty stays external so it is
 // only loaded on a TTY.
 import { build } from 'esbuild';
-import { readFileSync, chmodSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const common = {
@@ -28,10 +31,31 @@ const pinoApart = {
     b.onResolve({ filter: /^pino$/ }, () => ({ path: './pantheragent-pino.cjs', external: true }));
   },
 };
+/** The command table's imports of every command but `keep` (none: null) become a module that says so. */
+const onlyCommand = (keep) => ({
+  name: 'only-command',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/[^/]+\.js$/ }, (a) => {
+      const name = a.path.slice('./commands/'.length, -'.js'.length);
+      return a.importer.endsWith('/src/cli/spec.ts') && name !== keep ? { path: name, namespace: 'elsewhere' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'elsewhere' }, (a) => ({
+      contents: `export function run() { throw new Error(${JSON.stringify(`internal: the command "${a.path}" is not in this bundle (${keep === null ? 'the launcher' : `dist/command-${keep}.cjs`})`)}); }`,
+      loader: 'js',
+    }));
+  },
+});
+const commands = readdirSync('src/cli/commands').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
 const out = 'dist/pantheragent.cjs';
 await Promise.all([
-  build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: out, banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: out, banner: { js: '#!/usr/bin/env node' }, plugins: [onlyCommand(null)] }),
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/pantheragent-main.cjs', plugins: [pinoApart] }),
+  ...commands.map((c) => build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: `dist/command-${c}.cjs`, plugins: [pinoApart, onlyCommand(c)] })),
   build({ ...common, stdin: { contents: "module.exports = require('pino');", resolveDir: '.', loader: 'js' }, outfile: 'dist/pantheragent-pino.cjs' }),
 ]);
 chmodSync(out, 0o755);
+// A command that is gone must not leave its bundle for the launcher to find.
+for (const f of readdirSync('dist')) {
+  const m = /^command-(.+)\.cjs$/.exec(f);
+  if (m && !commands.includes(m[1])) rmSync(`dist/${f}`);
+}

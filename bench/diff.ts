@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compileRules, ruleSpecFor } from '../src/diff/classify.js';
+import { activationEtc } from '../src/diff/diff.js';
 import { walk } from '../src/diff/walk.js';
 import { makeBtrfs, layoutHost } from '../test/helpers/btrfs.js';
 import { writeConfig } from '../test/helpers/cli.js';
@@ -20,7 +21,16 @@ export interface TreeSpec {
   /** Files under ignored and declared paths: pruned by diff, walked by find. */
   pruned: number;
   perDir?: number;
+  /**
+   * A system root (as config systemRoot) to make the store's etc tree in, at
+   * <systemRoot>TREE_ETC, holding a link for each generated /etc link, as NixOS's etc
+   * derivation does; without it, /etc/static points to a store path that does not exist.
+   */
+  systemRoot?: string;
 }
+
+/** Where makeTree's /etc/static points. */
+export const TREE_ETC = '/nix/store/0000000000000000000000000000000a-etc/etc';
 
 /** The persistence and ignore lists that makeTree's layout is made for. */
 export const TREE_CONFIG = {
@@ -49,7 +59,8 @@ export function makeTree(root: string, spec: TreeSpec): string[] {
   };
   // The skeleton of a NixOS root: mount points, declared directories, generated /etc bits.
   for (const d of ['nix', 'persist', 'home', 'boot', 'proc', 'sys', 'dev', 'run', 'tmp', 'var/log', 'etc/nixos', 'var/lib/nixos', 'var/empty', 'root']) mk(d);
-  symlinkSync('/nix/store/0000000000000000000000000000000a-etc/etc', join(root, 'etc/static'));
+  symlinkSync(TREE_ETC, join(root, 'etc/static'));
+  const etcTree = spec.systemRoot === undefined ? null : join(spec.systemRoot, TREE_ETC);
   touch(join(root, 'etc/NIXOS'));
   touch(join(root, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
   // Generated: /etc/<pkg>/<file> -> /etc/static/<pkg>/<file>, as setup-etc.pl makes them.
@@ -57,6 +68,10 @@ export function makeTree(root: string, spec: TreeSpec): string[] {
     const dir = `etc/gen${Math.floor(i / perDir)}`;
     mk(dir);
     symlinkSync(`/etc/static/gen${Math.floor(i / perDir)}/f${i}`, join(root, dir, `f${i}`));
+    if (etcTree) {
+      if (i % perDir === 0) mkdirSync(join(etcTree, `gen${Math.floor(i / perDir)}`), { recursive: true });
+      symlinkSync(`/nix/store/0000000000000000000000000000000b-gen/f${i}`, join(etcTree, `gen${Math.floor(i / perDir)}`, `f${i}`));
+    }
   }
   // Pruned: half ignored caches, half a declared directory with content on the root.
   for (let i = 0; i < spec.pruned; i++) {
@@ -100,20 +115,24 @@ function main(): void {
       spawnSync('btrfs', ['subvolume', 'delete', root], { stdio: 'ignore' });
       fx.btrfs('subvolume', 'create', root);
       const t0 = Date.now();
-      const expected = makeTree(root, spec);
+      spawnSync('rm', ['-rf', join(sysroot, 'nix')]);
+      const expected = makeTree(root, { ...spec, systemRoot: sysroot });
       const madeMs = Date.now() - t0;
       spawnSync('sync');
       const count = Number(spawnSync('sh', ['-c', `find ${root} -xdev -mindepth 1 | wc -l`], { encoding: 'utf8' }).stdout.trim());
 
       // The walk alone, in process: what diff costs beyond start-up.
       const rules = compileRules(ruleSpecFor({ persistence: TREE_CONFIG.persistence, ignore: TREE_CONFIG.diff.ignore, liveMountPoints: [], etcClean: [] }));
-      let reported = 0;
-      const walkMs = measure(RUNS, () => {
-        const t = process.hrtime.bigint();
-        reported = walk({ root, rules, subvolumes: new Set(), mounts: new Set() }).entries.length;
-        return Number(process.hrtime.bigint() - t) / 1e6;
-      });
-      if (reported !== expected.length) throw new Error(`walk reported ${reported}, expected ${expected.length}`);
+      const walkMs = (etc: string | null) =>
+        measure(RUNS, () => {
+          const t = process.hrtime.bigint();
+          const reported = walk({ root, rules, subvolumes: new Set(), mounts: new Set(), activationEtc: etc }).entries.length;
+          if (reported !== expected.length) throw new Error(`walk reported ${reported}, expected ${expected.length}`);
+          return Number(process.hrtime.bigint() - t) / 1e6;
+        });
+      const withTree = walkMs(activationEtc(root, sysroot));
+      // As for an archived root whose generation is gone from the store: every link is read.
+      const withoutTree = walkMs(null);
 
       const find = measure(RUNS, () => timeCommand('find', [root, '-xdev']));
       // find with what the walk needs of each entry: its type and, for a symlink, the target (readlink).
@@ -146,7 +165,8 @@ function main(): void {
         [
           { name: 'find <root> -xdev', ms: find },
           { name: "find <root> -xdev -printf '%y %l\\n' (+ readlink)", ms: findLinks },
-          { name: 'diff walk + classify, in process', ms: walkMs },
+          { name: 'diff walk + classify, in process', ms: withTree },
+          { name: '  the same, etc tree not in the store (readlink each)', ms: withoutTree },
           { name: `(an lstat per directory would add, ${dirs.length.toLocaleString('en-US')} dirs)`, ms: dirStat },
           { name: 'pantheragent diff --json (whole CLI)', ms: cli },
           { name: 'pantheragent list --json (CLI start-up, agent open)', ms: startup },

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { COMMANDS } from '../src/cli/spec.js';
 import { cli, CLI } from './helpers/cli.js';
 import { skipUnless } from './helpers/env.js';
@@ -31,6 +31,15 @@ test('the launcher answers --version as the full CLI does', { skip: built }, () 
     assert.equal(fast.stdout, full.stdout);
   }
   assert.deepEqual(Object.keys(JSON.parse(cli(['--json', '--version']).stdout)), ['version']);
+});
+
+test('every command has its own bundle, which the launcher finds by the command name', { skip: built }, () => {
+  // A command whose module is not src/cli/commands/<name>.ts would still run, from the
+  // whole CLI's bundle, but every run would compile all the other commands too.
+  for (const c of COMMANDS) assert.ok(existsSync(join(dirname(CLI), `command-${c.name}.cjs`)), `dist/command-${c.name}.cjs`);
+  const r = cli(['completions', 'fish']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /complete -c pantheragent/);
 });
 
 test('every command has help with its usage and an example', { skip: built }, () => {

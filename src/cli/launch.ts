@@ -1,9 +1,11 @@
 // The executable (dist/pantheragent.cjs). It answers a bare `--version` itself and
-// hands every other run to the full CLI (dist/pantheragent-main.cjs, ./main.ts), so
-// the one run that needs nothing else does not compile the whole bundle; compiling
-// it is most of a short run's own time (build.mjs makes both files).
-import { writeSync } from 'node:fs';
+// hands every other run to the CLI (./main.ts) bundled with that command's code alone
+// (dist/command-NAME.cjs), or to the whole CLI (dist/pantheragent-main.cjs) for help
+// and unknown names: compiling a bundle is most of a short run's own time, so a run
+// compiles only what it can use (build.mjs makes the files).
+import { existsSync, writeSync } from 'node:fs';
 import { ExitCode } from '../errors.js';
+import { firstPositional } from './argv.js';
 import { versionText } from './version.js';
 
 /** The output for `--version` / `-V` with at most `--json` beside it, as main() prints it; null for anything else. */
@@ -24,9 +26,11 @@ if (text !== null) {
   // fd 1 directly: creating process.stdout loads the stream machinery, ~3 ms.
   writeSync(1, text + '\n');
 } else {
-  // A computed path, so that esbuild leaves the require to run time.
+  const name = firstPositional(argv);
+  const own = name !== undefined && /^[a-z][a-z0-9-]*$/.test(name) ? `${__dirname}/command-${name}.cjs` : null;
+  // Computed paths, so that esbuild leaves the require to run time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { main } = require(`${__dirname}/pantheragent-main.cjs`) as typeof import('./main.js');
+  const { main } = require(own && existsSync(own) ? own : `${__dirname}/pantheragent-main.cjs`) as typeof import('./main.js');
   main(argv).then(
     (code) => {
       process.exitCode = code;

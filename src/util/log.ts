@@ -1,7 +1,7 @@
 // pino to stderr: JSON under systemd (or any non-TTY), readable lines on a terminal.
-// pino itself is loaded at the first line that is actually written: a run that logs
-// nothing at its level (most reads) never pays for it (~12 ms of module start-up).
-import { isatty } from 'node:tty';
+// pino, and node:tty to tell which, are loaded at the first line that is actually
+// written: a run that logs nothing at its level (most reads) pays for neither (~12 ms
+// and ~4 ms of module start-up).
 import type { LogFn, Logger as Pino } from 'pino';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -32,19 +32,26 @@ function pinoLogger(level: Level, tty: boolean): Pino {
   return pino(opts, pino.destination({ fd: 2, sync: true }));
 }
 
+/** Whether stderr is a terminal: isatty, not process.stderr, whose creation costs more, and pino writes to fd 2 itself. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stderrIsTTY = (): boolean => (require('node:tty') as typeof import('node:tty')).isatty(2);
+
 export function createLogger(level: string | undefined): Logger {
-  // isatty, not process.stderr.isTTY: creating the stream costs a few ms, and pino writes to fd 2 itself.
-  const tty = isatty(2);
+  const given = level ?? process.env.PANTHERAGENT_LOG_LEVEL;
+  if (given !== undefined && !(LOG_LEVELS as readonly string[]).includes(given)) throw new Error(`"${given}" is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
+  let tty: boolean | undefined;
+  const isTTY = () => (tty ??= stderrIsTTY());
   // On a terminal, the command's own output is the report; logs stay quiet unless asked.
-  const lvl = level ?? process.env.PANTHERAGENT_LOG_LEVEL ?? (tty ? 'warn' : 'info');
-  if (!(LOG_LEVELS as readonly string[]).includes(lvl)) throw new Error(`"${lvl}" is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
-  const min = RANK[lvl as Level];
+  // Without a level given, only an info line needs to know which (warn and above always show, debug never).
+  let lvl = given as Level | undefined;
+  const threshold = () => (lvl ??= isTTY() ? 'warn' : 'info');
   let real: Pino | undefined;
   const noop: LogFn = () => {};
   const method = (name: Method): LogFn => {
-    if (RANK[name] < min) return noop;
+    if (given === undefined ? RANK[name] < RANK.info : RANK[name] < RANK[given as Level]) return noop;
     return (...args: unknown[]) => {
-      real ??= pinoLogger(lvl as Level, tty);
+      if (RANK[name] < RANK[threshold()]) return;
+      real ??= pinoLogger(threshold(), isTTY());
       (real[name] as (...a: unknown[]) => void).apply(real, args);
     };
   };
