@@ -75,6 +75,7 @@ export class Daemon {
   private tasks: { stop(): void }[] = [];
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private driftRunning = false;
   lastState: HealthState | null = null;
 
   constructor(private readonly opts: DaemonOptions, config: Config) {
@@ -186,14 +187,18 @@ export class Daemon {
 
   private async refreshDrift(): Promise<void> {
     const { runDrift, storeDrift } = this.opts.pieces;
-    if (!runDrift || !storeDrift) return;
+    // One run at a time: the one at start and a scheduled one may meet when nix eval is slow.
+    if (!runDrift || !storeDrift || this.driftRunning) return;
     const config = this.config;
     let checks: DriftCheck[];
+    this.driftRunning = true;
     try {
       checks = await runDrift(config, { log: this.opts.log });
     } catch (e) {
       this.opts.log.error({ err: message(e) }, `drift refresh failed: ${message(e)}`);
       return;
+    } finally {
+      this.driftRunning = false;
     }
     if (this.stopped) return;
     await this.enqueue('drift', () => {
