@@ -1,20 +1,13 @@
-// Entry point. Kept light: only argument parsing and help are loaded up front; the
-// logger, config schema, database and the command's own code load when needed.
+// The CLI, run by ./launch.ts (the executable). Kept light: only argument parsing and
+// help are loaded up front; the logger, config schema, database and the command's own
+// code load when needed.
 import { parseArgs } from 'node:util';
 import { AgentError, ExitCode, UsageError } from '../errors.js';
+import { firstPositional, toParse } from './argv.js';
 import type { CommandContext, CommandResult, OptionValues } from './command.js';
-import { commandHelp, mainHelp, VERSION } from './help.js';
-import { findCommand, GLOBAL_OPTIONS, maxArgs, type OptionSpec } from './spec.js';
-
-type ParseOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
-const toParse = (o: Record<string, OptionSpec>): ParseOptions =>
-  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { type: v.type, ...(v.short ? { short: v.short } : {}), ...(v.multiple ? { multiple: true } : {}) }]));
-
-function firstPositional(argv: string[]): string | undefined {
-  const { tokens } = parseArgs({ args: argv, options: toParse(GLOBAL_OPTIONS), strict: false, allowPositionals: true, tokens: true });
-  const t = tokens.find((x) => x.kind === 'positional');
-  return t?.kind === 'positional' ? t.value : undefined;
-}
+import { commandHelp, mainHelp } from './help.js';
+import { findCommand, GLOBAL_OPTIONS, maxArgs } from './spec.js';
+import { versionText } from './version.js';
 
 function write(stream: NodeJS.WriteStream, text: string): void {
   if (text) stream.write(text.endsWith('\n') ? text : text + '\n');
@@ -43,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const g = parsed.values;
   if (g.version && !spec) {
-    write(process.stdout, g.json ? JSON.stringify({ version: VERSION }) : `pantheragent ${VERSION}`);
+    write(process.stdout, versionText(g.json === true));
     return ExitCode.ok;
   }
   if (g.help || !name) {
@@ -120,16 +113,4 @@ export async function main(argv: string[]): Promise<number> {
     }
     return code;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`pantheragent: ${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = ExitCode.failed;
-    },
-  );
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type * as z from 'zod';
 import { ConfigError } from '../errors.js';
 import { roleIssues } from './roles.js';
-import { configSchema, type Config } from './schema.js';
+import type { Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pantheragent/config.json';
 
@@ -35,6 +35,10 @@ function issuesOf(error: z.ZodError): { path: string; message: string }[] {
 }
 
 export function parseConfig(raw: unknown, file: string): Config {
+  // Required here, not imported: building zod and the schema takes ~20 ms, which only a
+  // run that reads a config should pay (main() imports this module for configPath()).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { configSchema } = require('./schema.js') as typeof import('./schema.js');
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(file, issuesOf(result.error));
   const overlaps = roleIssues(result.data);
