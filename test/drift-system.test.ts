@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -362,8 +362,16 @@ test('closure with the real nix on a fixture flake: ok, drift naming both paths,
   assert.equal(checks[1]!.summary, 'timed out after 1s: evaluating the flake is slow: set drift.expectedToplevel, or raise drift.timeouts.closure');
   assert.ok(ms < 5000, `returned ${ms} ms after start`);
   await new Promise((res) => setTimeout(res, 200));
-  const left = spawnSync('pgrep', ['-f', 'nixosConfigurations.slow'], { encoding: 'utf8' }).stdout.trim();
-  assert.equal(left, '', 'the timed-out nix eval was killed');
+  const left = readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nixosConfigurations.slow');
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
+  assert.deepEqual(left, [], 'the timed-out nix eval was killed');
 });
 
 // --- persistence -------------------------------------------------------------------------
