@@ -66,6 +66,7 @@ export class HealthServer {
   private state: StateCache;
   private render = new RenderCache();
   private lastLocalApiWarning = 0;
+  private tailnetTries = 0;
   private readonly now: () => number;
   private readonly h: Health;
 
@@ -105,7 +106,9 @@ export class HealthServer {
       this.opts.log.info({ addresses: this.addresses(), from }, 'listening on the tailnet');
       return;
     }
-    this.opts.log.info({ retryMs: this.h.limits.retryMs }, 'no Tailscale address yet (tailscaled not up?): trying again');
+    // Said once at info; the retries every few seconds only at debug.
+    const level = this.tailnetTries++ === 0 ? 'info' : 'debug';
+    this.opts.log[level]({ retryMs: this.h.limits.retryMs }, 'no Tailscale address yet (tailscaled not up?): trying again');
     this.retry = setTimeout(() => void this.findTailnet(), this.h.limits.retryMs);
   }
 
