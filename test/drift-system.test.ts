@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -258,7 +258,7 @@ function useTempNix(dir: string): void {
     'substituters =',
     'build-users-group =',
     // builds run in the private store's sandbox: give the fixture's /bin/sh builder its files
-    'sandbox-paths = /bin /lib /lib64 /usr',
+    `sandbox-paths = ${['/bin', '/lib', '/lib64', '/usr'].filter((d) => existsSync(d)).join(' ')}`,
   ].join('\n');
 }
 function restoreNix(): void {
