@@ -128,7 +128,7 @@ async function idleDaemon(): Promise<void> {
     const kids = (b.children - a.children) * scale;
     console.log(`\ndaemon idle over ${IDLE_SECONDS} s${scale !== 1 ? ' (scaled to a minute)' : ''}, real Btrfs, 3 sources, publishing every minute`);
     console.log(`  CPU, daemon        ${own.toFixed(3).padStart(7)} s/min   (goal < 0.3 s: ${own < 0.3 ? 'met' : 'NOT met'})`);
-    console.log(`  CPU, its children  ${kids.toFixed(3).padStart(7)} s/min   (btrfs subvolume list, filesystem usage)`);
+    console.log(`  CPU, its children  ${kids.toFixed(3).padStart(7)} s/min   (btrfs subvolume list)`);
     console.log(`  RSS                ${(b.rss / 2 ** 20).toFixed(1).padStart(7)} MiB     (goal < 80 MB: ${b.rss < 80e6 ? 'met' : 'NOT met'}; ${(a.rss / 2 ** 20).toFixed(1)} MiB at the start)`);
   } finally {
     p?.kill('SIGTERM');

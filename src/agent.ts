@@ -3,12 +3,13 @@
 // recovery, reconciliation. Commands receive the result and do nothing of this again.
 import type { Config } from './config/schema.js';
 import { ensureTopLevel } from './btrfs/mounts.js';
-import { openDb, type Db } from './store/db.js';
+import { listSubvolumesWith } from './btrfs/btrfs.js';
+import { openDb, openDbReadOnly, type Db } from './store/db.js';
 import { Journal } from './store/journal.js';
 import { recoveryFor } from './recoveries.js';
 import { sealAsides } from './rollback/execute.js';
 import { acquireLock, type Lock } from './store/lock.js';
-import { reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
+import { inventoryOf, reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import { checkLayout } from './snapshots/layout.js';
 import type { Logger } from './util/log.js';
 import { adoptAfterBoot } from './wipe/adopt.js';
@@ -21,8 +22,16 @@ export interface Agent {
   db: Db;
   journal: Journal;
   lock: Lock | null;
-  /** Re-scan the filesystem and reconcile the index (after changing it). */
+  /** Re-scan the filesystem and reconcile the index (after changing it in ways the agent cannot account for). */
   refresh(): Inventory;
+  /**
+   * After the agent made read-only subvolumes (`made`, paths from the top level): one
+   * `btrfs subvolume list` learns their ids and UUIDs; read-only flags come from what
+   * was known and what was made. Cheaper than refresh(), which lists twice.
+   */
+  learnMade(made: readonly string[]): Inventory;
+  /** After the agent deleted subvolumes: the inventory and the index follow without a rescan. */
+  forget(deleted: readonly string[]): Inventory;
   inventory: Inventory;
   /** The last root wipe's result record (initrd or `wipe`), read from the top level. */
   lastWipe(): LastWipe;
@@ -35,16 +44,21 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     : null;
   const top = ensureTopLevel({ configured: config.btrfs.topLevel, device: config.btrfs.device, runtimeDir: config.runtimeDir });
   checkLayout(config, top);
-  const db = openDb(config.stateDir, (movedTo, error) =>
-    log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
-  );
+  // A read command opens the index read-only and never writes it (DESIGN.md section 2:
+  // every command reconciles; a read command does so in memory, from the filesystem).
+  const db = opts.mutating
+    ? openDb(config.stateDir, (movedTo, error) =>
+        log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
+      )
+    : openDbReadOnly(config.stateDir, (why) => log.info({ why }, 'reading without the index'));
   const journal = new Journal(db);
-  const load = (): Inventory => {
-    const inv = scan(config, top);
+  const settle = (inv: Inventory): Inventory => {
+    if (!opts.mutating) return inv;
     const r = reconcileIndex(db, inv);
-    if (r.added || r.removed) log.info(r, 'index reconciled with the filesystem');
+    if (r.added || r.removed || r.changed) log.info(r, 'index reconciled with the filesystem');
     return inv;
   };
+  const load = (): Inventory => settle(scan(config, top));
   const agent: Agent = {
     config,
     log,
@@ -58,10 +72,26 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
       agent.inventory = load();
       return agent.inventory;
     },
+    learnMade(made) {
+      const known = new Map(agent.inventory.subvolumes.map((sv) => [sv.id, sv.readonly]));
+      const ours = new Set(made);
+      // Anything new that the agent did not make is taken as writable until a full scan says otherwise: never deletable.
+      const listing = listSubvolumesWith(top, (sv) => known.get(sv.id) ?? ours.has(sv.path));
+      agent.inventory = settle(inventoryOf(config, top, listing));
+      return agent.inventory;
+    },
+    forget(deleted) {
+      const gone = new Set(deleted);
+      agent.inventory = settle(inventoryOf(config, top, agent.inventory.subvolumes.filter((sv) => !gone.has(sv.path))));
+      return agent.inventory;
+    },
   };
   // Recovery changes the filesystem, so it only runs under the lock; each one leaves
   // the inventory fresh for the next (they refresh after acting).
   if (lock) {
+    for (const u of journal.unreadable()) {
+      log.error(u, `journal entry ${u.id} (${u.op}) cannot be read (${u.error}): left open for a person; 'pantheragent status' lists it`);
+    }
     for (const entry of journal.open()) {
       const fn = recoveryFor(entry.op);
       if (!fn) {

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   mountSubvolId,
-  parseFilesystemUsage,
   parseFindNew,
   parseGetDefault,
   parseMountInfo,
@@ -60,14 +59,6 @@ test('find-new: inline, regular and preallocated extents, paths with spaces, mar
   assert.deepEqual(r.entries.map((e) => e.path), ['etc/with space/f', 'big', 'prealloc']);
   assert.throws(() => parseFindNew('inode 1 something'), ParseError);
   assert.throws(() => parseFindNew(''), /transid marker/);
-});
-
-test('filesystem usage: sizes in bytes and free percent', () => {
-  const u = parseFilesystemUsage(fx('filesystem-usage.txt'));
-  assert.equal(u.deviceSize, 536870912);
-  assert.ok(u.freeEstimated > 0 && u.freeEstimated < u.deviceSize);
-  assert.ok(u.freePercent > 50 && u.freePercent < 100);
-  assert.throws(() => parseFilesystemUsage('Overall:\n'), ParseError);
 });
 
 test('property ro, get-default', () => {

@@ -124,11 +124,18 @@ test('an unreadable index is moved aside and rebuilt, losing no snapshot or pin'
   writeFileSync(join(stateDir, 'state.db'), 'not a database '.repeat(512));
   rmSync(join(stateDir, 'state.db-wal'), { force: true });
   rmSync(join(stateDir, 'state.db-shm'), { force: true });
+  // A read command reads the filesystem and leaves the index alone.
   const r = cli(['--json', 'list'], { config: cfg, env: { PANTHERAGENT_LOG_LEVEL: 'warn' } });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /could not be read/);
   const strip = (es: any[]) => es.map((e) => ({ ...e, ageSeconds: 0 }));
   assert.deepEqual(strip(r.json().entries), strip(before));
+  assert.ok(!readdirSync(stateDir).some((f) => f.startsWith('state.db.unreadable-')), 'a read command repairs nothing');
+  // The next mutating command moves it aside and rebuilds it.
+  const m = cli(['--json', 'snapshot', '@log'], { config: cfg, env: { PANTHERAGENT_LOG_LEVEL: 'warn' } });
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /could not be read/);
+  const after = cli(['--json', 'list'], { config: cfg }).json().entries;
+  for (const e of before) assert.ok(after.some((x: any) => x.uuid === e.uuid && x.pinned === e.pinned), `${e.path} kept, pin and all`);
   assert.ok(readdirSync(stateDir).some((f) => f.startsWith('state.db.unreadable-')), 'the old file is kept');
 });
 

@@ -1,19 +1,17 @@
 // Typed wrapper over btrfs-progs. Deletion is deliberately absent here: it lives in
 // ./guarded-delete.ts, behind the "never delete what is not ours" checks.
-import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CommandError, RefusedError } from '../errors.js';
 import { exists } from '../util/fsutil.js';
 import { run } from './exec.js';
 import {
-  parseFilesystemUsage,
   parseFindNew,
   parseGetDefault,
   parseQgroupShow,
   parseRoProperty,
   parseSubvolumeList,
   parseSubvolumeShow,
-  type FilesystemUsage,
   type FindNewResult,
   type QgroupSize,
   type SubvolumeInfo,
@@ -31,6 +29,33 @@ export function listSubvolumes(top: string): ListedSubvolume[] {
   const all = parseSubvolumeList(btrfs('subvolume', 'list', '-p', '-c', '-u', '-q', '-R', top));
   const ro = new Set(parseSubvolumeList(btrfs('subvolume', 'list', '-r', '-p', '-c', '-u', '-q', '-R', top)).map((s) => s.id));
   return all.map((s) => ({ ...s, readonly: ro.has(s.id) }));
+}
+
+/**
+ * One `btrfs subvolume list` (no read-only flags, which take a second call): after the
+ * agent made subvolumes, it learns their ids and UUIDs from this and takes the flags
+ * from what it already knew and what it made.
+ */
+export function listSubvolumesWith(top: string, readonly: (s: SubvolumeInfo) => boolean): ListedSubvolume[] {
+  return parseSubvolumeList(btrfs('subvolume', 'list', '-p', '-c', '-u', '-q', '-R', top)).map((s) => ({ ...s, readonly: readonly(s) }));
+}
+
+export interface FreeSpace {
+  size: number;
+  used: number;
+  free: number;
+  freePercent: number;
+}
+
+/**
+ * Free space from statfs(2): a syscall, not a process. On Btrfs f_bavail is the
+ * kernel's own estimate of what new data can still use (the same figure df shows).
+ */
+export function freeSpace(path: string): FreeSpace {
+  const st = statfsSync(path);
+  const size = st.blocks * st.bsize;
+  const free = st.bavail * st.bsize;
+  return { size, used: (st.blocks - st.bfree) * st.bsize, free, freePercent: size > 0 ? (free / size) * 100 : 0 };
 }
 
 export function showSubvolume(path: string): SubvolumeShow {
@@ -106,10 +131,6 @@ export function qgroupSizes(top: string): Map<number, QgroupSize> | null {
     throw new CommandError(['btrfs', 'qgroup', 'show', '--raw', top], r.code, r.stderr);
   }
   return parseQgroupShow(r.stdout);
-}
-
-export function filesystemUsage(path: string): FilesystemUsage {
-  return parseFilesystemUsage(btrfs('filesystem', 'usage', '-b', path));
 }
 
 export function defaultSubvolumeId(path: string): number {

@@ -49,6 +49,7 @@ export function check(rel: string, guard: DeleteGuard, mounted: Map<number, stri
   if (dir.split('/').some((_, i, parts) => !isRealDir(join(guard.top, ...parts.slice(0, i + 1))))) return `${dir} is not a real directory on the top level (a link?)`;
   const sv = guard.subvolumes.find((s) => s.path === rel);
   if (!sv || !isSubvolumeRoot(join(guard.top, rel))) return `${rel} is not a subvolume`;
+  if (sv.odd) return `${rel} has an odd name (${sv.odd}): left alone`;
   const where = mounted.get(sv.id);
   if (where) return `${rel} is mounted (${where.join(', ')})`;
   if (sv.id === defaultId) return `${rel} is the default subvolume`;
@@ -66,6 +67,16 @@ function changedSince(c: CheckedSubvolume, now: Map<number, ListedSubvolume>): s
   if (sv.path !== c.rel) return `subvolume ${c.id} moved from ${c.rel} to ${sv.path} since it was checked`;
   if (!sv.readonly) return `${c.rel} became writable since it was checked`;
   return null;
+}
+
+export interface DeleteOptions {
+  batch?: number;
+  onProgress?: (done: number) => void;
+  /**
+   * A listing taken moments ago under the lock, standing in for the first batch's fresh
+   * one (the hourly run deletes a handful: one listing fewer). Later batches list again.
+   */
+  firstListing?: ListedSubvolume[];
 }
 
 export interface DeleteOutcome {
@@ -98,11 +109,11 @@ export function checkAll(rels: string[], guard: DeleteGuard): { allowed: Checked
  * each (the last of the batch waits for the transaction commit). What changed since
  * its check is refused.
  */
-export function deleteChecked(top: string, checked: CheckedSubvolume[], out: DeleteOutcome, opts: { batch?: number; onProgress?: (done: number) => void } = {}): void {
+export function deleteChecked(top: string, checked: CheckedSubvolume[], out: DeleteOutcome, opts: DeleteOptions = {}): void {
   const size = opts.batch ?? 32;
   for (let i = 0; i < checked.length; i += size) {
     const chunk = checked.slice(i, i + size);
-    const fresh = new Map(listSubvolumes(top).map((s) => [s.id, s]));
+    const fresh = new Map((i === 0 && opts.firstListing ? opts.firstListing : listSubvolumes(top)).map((s) => [s.id, s]));
     const mountedNow = mountedAnywhere(top);
     const go: CheckedSubvolume[] = [];
     for (const c of chunk) {
@@ -125,7 +136,7 @@ export function deleteChecked(top: string, checked: CheckedSubvolume[], out: Del
  * refused path is reported as failed and never reaches btrfs, and one failure does
  * not stop the others.
  */
-export function guardedDelete(rels: string[], guard: DeleteGuard, opts: { batch?: number; onProgress?: (done: number) => void } = {}): DeleteOutcome {
+export function guardedDelete(rels: string[], guard: DeleteGuard, opts: DeleteOptions = {}): DeleteOutcome {
   const { allowed, failed } = checkAll(rels, guard);
   const out: DeleteOutcome = { deleted: [], failed };
   deleteChecked(guard.top, allowed, out, opts);

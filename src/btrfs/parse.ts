@@ -190,27 +190,6 @@ export function parseFindNew(out: string): FindNewResult {
   return { entries, marker };
 }
 
-export interface FilesystemUsage {
-  deviceSize: number;
-  used: number;
-  freeEstimated: number;
-  /** Free space as a percentage of the device size (0–100). */
-  freePercent: number;
-}
-
-/** `btrfs filesystem usage -b <path>` */
-export function parseFilesystemUsage(out: string): FilesystemUsage {
-  const get = (label: string): number => {
-    const m = new RegExp(`^\\s*${label.replace(/[()]/g, '\\$&')}:\\s+(\\d+)`, 'm').exec(out);
-    if (!m) throw new ParseError('btrfs filesystem usage output', out.slice(0, 200), `missing "${label}"`);
-    return Number(m[1]);
-  };
-  const deviceSize = get('Device size');
-  const used = get('Used');
-  const freeEstimated = get('Free (estimated)');
-  return { deviceSize, used, freeEstimated, freePercent: deviceSize > 0 ? (100 * freeEstimated) / deviceSize : 0 };
-}
-
 export interface MountInfo {
   mountId: number;
   parentId: number;

@@ -3,7 +3,7 @@
 // free space, the latest drift results and the power summary. Each fact is gathered
 // on its own: one that fails becomes "unknown, because ..." and the rest still count.
 import type { Agent } from '../agent.js';
-import { filesystemUsage } from '../btrfs/btrfs.js';
+import { freeSpace } from '../btrfs/btrfs.js';
 import { VERSION } from '../cli/help.js';
 import type { Config } from '../config/schema.js';
 import type { DriftCheck } from '../drift/types.js';
@@ -88,8 +88,8 @@ export async function collectState(agent: Agent, deps: CollectDeps = {}): Promis
     return { snapshots: inv.snapshots.filter((s) => condemned.has(s.rel)).length, roots: inv.roots.filter((r) => condemned.has(r.rel)).length };
   });
   const disk = gather(() => {
-    const u = filesystemUsage(agent.top);
-    return { size: u.deviceSize, free: u.freeEstimated, freePercent: Number(u.freePercent.toFixed(2)) };
+    const u = freeSpace(agent.top);
+    return { size: u.size, free: u.free, freePercent: Number(u.freePercent.toFixed(2)) };
   });
   const readDrift = deps.readDrift;
   const drift: HealthState['drift'] = readDrift

@@ -51,7 +51,11 @@ export function currentPlan(agent: Agent, now = Date.now(), justCreated: readonl
 }
 
 function deleteJournaled(agent: Agent, id: number, rels: string[], onProgress?: (done: number, total: number) => void): DeleteOutcome {
+  // The inventory is fresh (listed at open or after this run's snapshots, under the
+  // lock, moments ago; a command that waited for a person lists again): it serves as
+  // the first batch's check that nothing changed.
   const outcome = guardedDelete(rels, guardOf(agent), {
+    firstListing: agent.inventory.subvolumes,
     onProgress: (done) => {
       agent.journal.progress(id, { done });
       onProgress?.(done, rels.length);
@@ -61,7 +65,7 @@ function deleteJournaled(agent: Agent, id: number, rels: string[], onProgress?: 
   for (const rel of outcome.deleted) recordEvent(agent.db, 'deleted', rel, { by: 'retention' });
   for (const f of outcome.failed) recordEvent(agent.db, 'delete-failed', f.path, { error: f.error });
   agent.journal.finish(id, outcome.failed.length ? 'failed' : 'done');
-  agent.refresh();
+  agent.forget(outcome.deleted);
   return outcome;
 }
 

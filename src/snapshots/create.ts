@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../agent.js';
-import { createSubvolume, filesystemUsage, snapshotSubvolume } from '../btrfs/btrfs.js';
+import { createSubvolume, freeSpace, snapshotSubvolume } from '../btrfs/btrfs.js';
 import { basenameOf, freeName } from '../btrfs/names.js';
 import { AgentError, RefusedError, UsageError } from '../errors.js';
 import { recordEvent } from '../store/db.js';
@@ -31,7 +31,7 @@ export function selectSources(agent: Agent, names: string[]): string[] {
 }
 
 export function checkFreeSpace(agent: Agent): { freePercent: number; floor: number } {
-  const usage = filesystemUsage(agent.top);
+  const usage = freeSpace(agent.top);
   const floor = agent.config.snapshots.minFreePercent;
   if (usage.freePercent < floor) {
     throw new LowSpaceError(
@@ -79,7 +79,7 @@ export function createSnapshots(agent: Agent, sources: string[], opts: { tag?: s
     agent.log.info({ source: c.source, snapshot: c.rel }, 'snapshot created');
     created.push({ source: c.source, name: c.name, rel: c.rel, path: c.path, instant: c.instant });
   }
-  const inv = agent.refresh();
+  const inv = agent.learnMade(planned.map((c) => c.rel));
   for (const c of planned) {
     const sv = inv.subvolumes.find((s) => s.path === c.rel);
     if (sv?.parentUuid !== c.sourceUuid) throw new AgentError(`${c.rel} is not a snapshot of ${c.source} (${c.sourceUuid}) as it should be: left as it is for a person to look at.`);

@@ -55,7 +55,11 @@ export interface Inventory {
 const readDirNames = (path: string): string[] => unlessMissing(() => readdirSync(path), []);
 
 export function scan(config: Config, top: string): Inventory {
-  const subvolumes = listSubvolumes(top);
+  return inventoryOf(config, top, listSubvolumes(top));
+}
+
+/** The inventory that a listing of the filesystem gives (no I/O on Btrfs but readdir of the two directories). */
+export function inventoryOf(config: Config, top: string, subvolumes: ListedSubvolume[]): Inventory {
   const byPath = new Map(subvolumes.map((s) => [s.path, s]));
   const meta = readMeta(top, subvolumes);
   let made: Set<string> | undefined;
@@ -74,6 +78,12 @@ export function scan(config: Config, top: string): Inventory {
       const rel = `${dir}/${name}`;
       const sv = byPath.get(rel);
       const parsed = parseName(name);
+      // A subvolume whose listed path cannot be trusted (a newline, control bytes,
+      // invalid UTF-8, a forged line) is left alone: shown, never acted on.
+      if (sv?.odd) {
+        inv.foreign.push({ dir, name, rel, subvolume: true, why: `odd name: ${sv.odd}` });
+        continue;
+      }
       if (!sv || !parsed) {
         inv.foreign.push({ dir, name, rel, subvolume: !!sv, why: !sv ? 'not a subvolume' : 'name is not <base>.<YYYYMMDD>T<HHMMSS><+hhmm>[_N]' });
         continue;
@@ -109,34 +119,48 @@ export function scan(config: Config, top: string): Inventory {
   return inv;
 }
 
-/** Make the index equal to the inventory; record what appeared and vanished. */
-export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { added: number; removed: number } {
+type Row = { uuid: string; kind: string; dir: string; name: string; source: string | null; btrfs_id: number; readonly: number; instant: number | null; seq: number; pinned: number; tag: string | null };
+
+const rowOf = (e: Entry) => ({ uuid: e.uuid, kind: e.kind, dir: e.dir, name: e.name, source: e.source, btrfs_id: e.btrfsId, readonly: e.readonly ? 1 : 0, instant: e.instant, seq: e.seq, pinned: e.pinned ? 1 : 0, tag: e.tag });
+const sameRow = (a: Row, b: Row) => (Object.keys(b) as (keyof Row)[]).every((k) => a[k] === b[k]);
+
+/**
+ * Make the index equal to the inventory; record what appeared and vanished. Only rows
+ * that differ are written (an hourly run over 1,000 unchanged snapshots writes none),
+ * in one IMMEDIATE transaction so that concurrent writers queue on busy_timeout.
+ */
+export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { added: number; removed: number; changed: number } {
   let added = 0;
   let removed = 0;
+  let changed = 0;
+  const known = new Map((db.prepare('SELECT uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag FROM subvolumes').all() as Row[]).map((r) => [r.uuid, r]));
+  const wanted = [...inv.snapshots, ...inv.roots].map(rowOf);
+  const writes = wanted.filter((r) => !known.has(r.uuid) || !sameRow(known.get(r.uuid)!, r));
+  const seen = new Set(wanted.map((r) => r.uuid));
+  const gone = [...known.values()].filter((r) => !seen.has(r.uuid));
+  if (writes.length === 0 && gone.length === 0) return { added, removed, changed };
   db.transaction(() => {
-    const known = new Map(
-      (db.prepare('SELECT uuid, dir, name FROM subvolumes').all() as { uuid: string; dir: string; name: string }[]).map((r) => [r.uuid, r]),
-    );
     const upsert = db.prepare(`INSERT INTO subvolumes (uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag, first_seen, last_seen)
-      VALUES (@uuid, @kind, @dir, @name, @source, @btrfsId, @readonly, @instant, @seq, @pinned, @tag, @now, @now)
+      VALUES (@uuid, @kind, @dir, @name, @source, @btrfs_id, @readonly, @instant, @seq, @pinned, @tag, @now, @now)
       ON CONFLICT (uuid) DO UPDATE SET kind = excluded.kind, dir = excluded.dir, name = excluded.name, source = excluded.source,
         btrfs_id = excluded.btrfs_id, readonly = excluded.readonly, instant = excluded.instant, seq = excluded.seq,
         pinned = excluded.pinned, tag = excluded.tag, last_seen = excluded.last_seen`);
-    for (const e of [...inv.snapshots, ...inv.roots]) {
-      if (!known.delete(e.uuid)) {
+    for (const r of writes) {
+      if (known.has(r.uuid)) changed++;
+      else {
         added++;
-        recordEvent(db, 'appeared', e.rel, { kind: e.kind, source: e.source }, now);
+        recordEvent(db, 'appeared', `${r.dir}/${r.name}`, { kind: r.kind, source: r.source }, now);
       }
-      upsert.run({ ...e, readonly: e.readonly ? 1 : 0, pinned: e.pinned ? 1 : 0, now });
+      upsert.run({ ...r, now });
     }
     const del = db.prepare('DELETE FROM subvolumes WHERE uuid = ?');
-    for (const [uuid, row] of known) {
-      del.run(uuid);
+    for (const row of gone) {
+      del.run(row.uuid);
       removed++;
       recordEvent(db, 'vanished', `${row.dir}/${row.name}`, {}, now);
     }
-  })();
-  return { added, removed };
+  }).immediate();
+  return { added, removed, changed };
 }
 
 /** A name more than this ahead of the clock is "in the future" (a clock that was wrong); less is ordinary skew. */

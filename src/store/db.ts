@@ -175,6 +175,34 @@ export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: st
 }
 
 /**
+ * The index for a command that only reads: opened read-only, never migrated, never
+ * written. When there is none yet, or it is damaged or of an older schema, an empty
+ * in-memory index stands in (a read command never repairs; the next mutating run does).
+ */
+export function openDbReadOnly(stateDir: string, onFallback?: (why: string) => void): Db {
+  const file = join(stateDir, 'state.db');
+  const empty = (why: string): Db => {
+    if (existsSync(file)) onFallback?.(why);
+    const db = new Database(':memory:');
+    migrate(db);
+    return db;
+  };
+  if (!existsSync(file)) return empty('no index yet');
+  let db: Db | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === MIGRATIONS.length) return db;
+    db.close();
+    return empty(`the index has schema version ${version}, this pantheragent ${MIGRATIONS.length}: the next mutating command upgrades it`);
+  } catch (e) {
+    db?.close();
+    return empty(`the index could not be opened read-only (${(e as Error).message})`);
+  }
+}
+
+/**
  * Brings the schema up to date. Runs in one IMMEDIATE transaction that re-reads
  * user_version under the write lock, so concurrent first runs wait for each other
  * (busy_timeout) and the second finds the work done: never "table already exists".

@@ -18,6 +18,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     hint: `prune would delete ${plan.condemned.length} subvolume(s)`,
   });
   if (!go) return { json: pruneJson(plan, true, null), human: 'cancelled: nothing was deleted' };
+  // A person may have taken a while to answer: what is deleted is checked against a new listing.
+  if (ctx.opts.yes !== true) agent.refresh();
   const outcome = executePrune(agent, plan, progressBar('deleting', plan.condemned.length));
   return {
     exitCode: outcome.failed.length ? ExitCode.failed : ExitCode.ok,

@@ -1,4 +1,4 @@
-import { filesystemUsage } from '../../btrfs/btrfs.js';
+import { freeSpace } from '../../btrfs/btrfs.js';
 import { currentPlan } from '../../retention/prune.js';
 import { VERSION } from '../help.js';
 import { futureDated } from '../../snapshots/inventory.js';
@@ -16,7 +16,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
   const { config, inventory: inv } = agent;
   const now = Date.now();
-  const usage = filesystemUsage(agent.top);
+  const usage = freeSpace(agent.top);
   const condemned = new Set(currentPlan(agent, now).condemned);
   const sources = Object.keys(config.snapshots.sources).map((source) => {
     const own = inv.snapshots.filter((s) => s.source === source);
@@ -34,7 +34,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
     foreign: inv.foreign.length,
     // Names dated ahead of the clock (a clock that was wrong for a while): kept, and shown.
     future: futureDated(inv, now).map((e) => ({ path: e.rel, time: isoTime(e.instant) })),
-    disk: { size: usage.deviceSize, used: usage.used, free: usage.freeEstimated, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
+    disk: { size: usage.size, used: usage.used, free: usage.free, freePercent: Number(usage.freePercent.toFixed(2)), floorPercent: config.snapshots.minFreePercent, lowSpace },
     // The latest stored drift report (pantheragent drift, or the daemon): read, not recomputed.
     drift: driftSummaryJson(readLatestDrift(agent.db)),
     // Interrupted operations whose journal row does not parse: kept open for a person, never guessed at.
@@ -60,7 +60,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   rows.push([
     'disk',
     `${(100 - usage.freePercent).toFixed(0)}% used`,
-    `${formatBytes(usage.freeEstimated)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
+    `${formatBytes(usage.free)} free (floor ${config.snapshots.minFreePercent}%)${lowSpace ? red(': snapshots refused until space is freed') : ''}`,
   ]);
   rows.push(['drift', ...driftSummaryHuman(json.drift, now)]);
   rows.push(['health', ...healthStatusHuman(json.health)]);
