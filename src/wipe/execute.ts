@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { createSubvolume, getReadonly, renameSubvolume, setReadonly, snapshotSubvolume } from '../btrfs/btrfs.js';
-import { mountedSubvolIds, mountSourceOf, readMounts } from '../btrfs/mounts.js';
+import { mountedAnywhere } from '../btrfs/mounts.js';
 import { formatStamp, freeName } from '../btrfs/names.js';
 import { recordEvent } from '../store/db.js';
 import type { JournalEntry } from '../store/journal.js';
@@ -61,10 +61,8 @@ const at = (top: string, rel: string) => join(top, rel);
 export function wipeRefusal(agent: Agent, plan: WipePlan): string | null {
   const sv = agent.inventory.subvolumes.find((s) => s.path === plan.layout.root);
   if (!sv) return null;
-  const mounts = readMounts();
-  const source = mountSourceOf(mounts, agent.top);
-  if (source && mountedSubvolIds(mounts, source).has(sv.id)) {
-    const where = mounts.filter((m) => m.fsType === 'btrfs' && m.source === source && /(?:^|,)subvolid=(\d+)/.exec(m.superOptions)?.[1] === String(sv.id)).map((m) => m.mountPoint);
+  const where = mountedAnywhere(agent.top).get(sv.id);
+  if (where) {
     return `${plan.layout.root} is mounted (${where.join(', ')}): the wipe replaces an unmounted root only. At boot the initrd does it; here, unmount it first.`;
   }
   return null;
