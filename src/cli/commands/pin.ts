@@ -31,7 +31,8 @@ export async function setPinned(ctx: CommandContext, pinned: boolean): Promise<C
   const agent = ctx.openAgent({ mutating: true });
   const entry = findEntry(agent, ctx.args[0]!);
   const changed = setMetaPinned(agent.top, agent.inventory.subvolumes, entry.uuid, pinned);
-  agent.refresh();
+  // Only meta.json changed: the same listing, pins read again.
+  agent.forget([]);
   const verb = pinned ? 'pinned' : 'unpinned';
   return {
     json: { path: entry.rel, name: entry.name, uuid: entry.uuid, pinned, changed },
