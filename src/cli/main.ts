@@ -1,6 +1,7 @@
 // The CLI, run by ./launch.ts (the executable). Kept light: only argument parsing and
 // help are loaded up front; the logger, config schema, database and the command's own
 // code load when needed.
+import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AgentError, ExitCode, UsageError } from '../errors.js';
 import { firstPositional, toParse } from './argv.js';
@@ -11,6 +12,22 @@ import { versionText } from './version.js';
 
 function write(stream: NodeJS.WriteStream, text: string): void {
   if (text) stream.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+/** A command's output, on fd 1 itself: making process.stdout costs a few ms of module loading. */
+function writeOut(text: string): void {
+  if (!text) return;
+  const data = Buffer.from(text.endsWith('\n') ? text : text + '\n');
+  let done = 0;
+  try {
+    while (done < data.length) done += writeSync(1, data, done);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') return; // the reader is gone (e.g. `| head`): nothing to tell it
+    // A pipe that another process left non-blocking: the stream waits for it.
+    if (code !== 'EAGAIN') throw e;
+    process.stdout.write(data.subarray(done));
+  }
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -97,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const mod = await spec.load();
     const result: CommandResult = await mod.run(ctx);
-    write(process.stdout, json ? JSON.stringify(result.json, null, 2) : result.human);
+    writeOut(json ? JSON.stringify(result.json, null, 2) : result.human);
     return result.exitCode ?? ExitCode.ok;
   } catch (e) {
     const err = e instanceof AgentError ? e : null;
