@@ -191,6 +191,10 @@ test('revision on real git repositories: same, behind, ahead, diverged, dirty, u
   // A branch named in the flake reference: that branch, not the checkout's HEAD.
   running(dir, e);
   assert.equal((await one(config(dir, { drift: { flake: `git+file://${r}?ref=old` } }), 'revision')).status, 'ok');
+  git(r, 'tag', 'v1', a);
+  running(dir, a);
+  assert.equal((await one(config(dir, { drift: { flake: `git+file://${r}?ref=v1` } }), 'revision')).status, 'ok', 'a tag');
+  assert.match((await one(config(dir, { drift: { flake: `git+file://${r}?ref=nope` } }), 'revision')).summary, /has no branch or tag "nope"$/);
 
   // No git: a plain directory.
   const plain = join(dir, 'plain');

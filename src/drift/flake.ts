@@ -65,8 +65,9 @@ async function localRevision(source: FlakeSource & { path: string }, ref: string
     return { source, rev: null, dirty: null, why: `${source.path} is not a git checkout (${lastLine(inside.stderr)}): there is no revision to compare` };
   }
   if (pinned) return { source, rev: pinned, dirty: null, why: null };
-  const head = await git(source.path, ['rev-parse', '--verify', '--quiet', `${ref ? `refs/heads/${ref}` : 'HEAD'}^{commit}`], signal);
-  if (head.code !== 0) return { source, rev: null, dirty: null, why: ref ? `${source.path} has no branch "${ref}"` : `${source.path} has no commit yet` };
+  // A ref names a branch or a tag, as git itself resolves it.
+  const head = await git(source.path, ['rev-parse', '--verify', '--quiet', `${ref ?? 'HEAD'}^{commit}`], signal);
+  if (head.code !== 0) return { source, rev: null, dirty: null, why: ref ? `${source.path} has no branch or tag "${ref}"` : `${source.path} has no commit yet` };
   const rev = head.stdout.trim();
   if (ref) return { source, rev, dirty: null, why: null };
   // Untracked files are not part of a git flake; changed tracked ones are.
