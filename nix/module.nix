@@ -530,12 +530,13 @@ in
         message = "${name} is enabled and would fight pantheragent over the power profile: set ${name}.enable = lib.mkForce false, or services.pantheragent.settings.power.enable = false.";
       }) powerManagers;
 
-      # Run by the udev rule below when the power source changes, and after every
-      # resume from sleep (the power source may have changed while asleep).
+      # Run at boot (the laptop may start on battery), by the udev rule below when the
+      # power source changes, and after every resume from sleep (the power source may
+      # have changed while asleep).
       systemd.services.pantheragent-profile = {
         description = "pantheragent: apply the power profile for the current power source";
         after = [ "local-fs.target" ] ++ sleepTargets;
-        wantedBy = sleepTargets;
+        wantedBy = [ "multi-user.target" ] ++ sleepTargets;
         restartIfChanged = false;
         serviceConfig = {
           Type = "oneshot";

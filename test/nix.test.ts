@@ -296,7 +296,7 @@ test('rendered units: the profile unit writes /sys only, runs on AC changes and 
     assert.equal(one(p, 'Service', 'ProcSubset'), 'pid');
     assert.deepEqual(words(p, 'Service', 'RestrictAddressFamilies'), ['AF_UNIX']);
     // The resume hook: wanted by the sleep targets, ordered after them.
-    assert.deepEqual(e.options!.wantedBy['pantheragent-profile'], SLEEP_TARGETS);
+    assert.deepEqual(e.options!.wantedBy['pantheragent-profile'], ['multi-user.target', ...SLEEP_TARGETS], 'at boot and after every resume');
     assert.deepEqual(words(p, 'Unit', 'After'), ['local-fs.target', ...SLEEP_TARGETS]);
   }
 });

@@ -157,7 +157,7 @@ test('profile: writes /sys only, no devices, and runs again after every resume',
   assert.equal(one(u, 'Service', 'ProtectProc'), 'invisible');
   assert.equal(one(u, 'Service', 'ProcSubset'), 'pid');
   const sleep = ['suspend.target', 'hibernate.target', 'hybrid-sleep.target', 'suspend-then-hibernate.target'];
-  assert.deepEqual(words(u, 'Install', 'WantedBy'), sleep);
+  assert.deepEqual(words(u, 'Install', 'WantedBy'), ['multi-user.target', ...sleep], 'at boot and after every resume');
   assert.deepEqual(words(u, 'Unit', 'After'), ['local-fs.target', ...sleep], 'ordered after the sleep target: it is reached on resume');
 });
 
