@@ -72,7 +72,7 @@ function markArchivesReadonly(agent: Agent, mounted: Set<number>): number {
   for (const e of agent.inventory.roots) {
     if (e.readonly || e.source !== agent.config.root.subvolume || mounted.has(e.btrfsId)) continue;
     try {
-      setReadonly(e.path, true);
+      setReadonly(e.path, true, e.btrfsId);
       recordEvent(agent.db, 'adopted', e.rel, { readonly: true });
       agent.log.info({ root: e.rel }, 'archived root made read-only');
       n++;
