@@ -55,7 +55,9 @@ export interface ReportTarget {
   blank: string;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+/** 12,345, as en-US groups it: toLocaleString would load ICU's number formatting first (10-30 ms). */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const plural = (n: number, one: string, many = `${one}s`) => `${grouped(n)} ${n === 1 ? one : many}`;
 
 export function humanReport(opts: {
   target: ReportTarget;
