@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -479,7 +479,7 @@ test('drift command: exit 2 on drift, one line per kind, --json, --check, --hist
 
 // --- state, and status reading the stored report ------------------------------------------
 
-test('state on a real Btrfs root: what the next wipe erases; status shows the stored report', { skip: skipUnless(BTRFS_REQ) }, (t) => {
+test('state on a real Btrfs root: what the next wipe erases; status shows the stored report', { skip: skipUnless(BTRFS_REQ) }, async (t) => {
   const fx = makeBtrfs();
   t.after(() => fx.cleanup());
   layoutHost(fx);
@@ -505,6 +505,20 @@ test('state on a real Btrfs root: what the next wipe erases; status shows the st
   const c = r.json<{ checks: DriftCheck[] }>().checks[0]!;
   assert.equal(c.summary, '2 undeclared paths in 2 directories will be erased at next boot');
   assert.deepEqual((c.details.groups as { path: string }[]).map((g) => g.path).sort(), ['/etc/NetworkManager', '/var'], 'the highest directories holding nothing but state');
+
+  // In process, as the daemon runs it: the agent it opens for state is closed again.
+  const dbFds = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(fx.dir, 'state'));
+    } catch {
+      return false;
+    }
+  }).length;
+  const before = dbFds();
+  const config = configSchema.parse(JSON.parse(readFileSync(cfgFile, 'utf8')));
+  const [inProcess] = await runDrift(config, { kinds: ['state'] });
+  assert.equal(inProcess!.status, 'drift');
+  assert.equal(dbFds(), before, 'no index connection left open');
 
   const s = run('status', '--json').json<{ drift: { drifting: string[]; checks: { kind: string; status: string }[] } }>();
   assert.deepEqual(s.drift.drifting, ['state']);

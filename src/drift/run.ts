@@ -50,12 +50,11 @@ function silentLogger(): Logger {
   return createLogger('silent');
 }
 
-function defaultOpenAgent(config: Config, log: Logger): () => Agent {
-  return () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { openAgent } = require('../agent.js') as typeof import('../agent.js');
-    return openAgent(config, log, { mutating: false, waitSeconds: 0 });
-  };
+/** A read-only agent, as `diff` opens it, loaded only when `state` runs. */
+function openReadOnlyAgent(config: Config, log: Logger): Agent {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openAgent } = require('../agent.js') as typeof import('../agent.js');
+  return openAgent(config, log, { mutating: false, waitSeconds: 0 });
 }
 
 /** One kind under its timeout: the verdict, or `unknown` with why. */
@@ -105,12 +104,14 @@ export async function runDrift(config: Config, opts: RunDriftOptions = {}): Prom
   }
   // The flake's revision is read once, under the revision kind's timeout, for both kinds that need it.
   let flakeRevision: Promise<FlakeRevision> | null = null;
+  // An agent opened here is closed here (the daemon runs drift every half hour).
+  const own: { agent?: Agent } = {};
   const base: Omit<KindContext, 'signal'> = {
     config,
     log,
     now,
     db,
-    agent: opts.openAgent ?? defaultOpenAgent(config, log),
+    agent: opts.openAgent ?? (() => (own.agent ??= openReadOnlyAgent(config, log))),
     flakeRevision: () => (flakeRevision ??= readFlakeRevision(config.drift.flake, AbortSignal.timeout(config.drift.timeouts.revision * 1000))),
     readers: opts.readers ?? {},
   };
@@ -123,5 +124,6 @@ export async function runDrift(config: Config, opts: RunDriftOptions = {}): Prom
     );
   } finally {
     if (ownDb) db?.close();
+    own.agent?.db.close();
   }
 }
