@@ -125,11 +125,7 @@ export class HealthServer {
         // How often node looks for requests past their deadlines (default 30 s).
         connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(l.headersTimeoutMs / 2))),
       },
-      (req, res) => void this.handle(req, res).catch((e) => {
-        this.opts.log.error({ err: e }, 'health request failed');
-        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-        else res.destroy();
-      }),
+      (req, res) => this.handle(req, res),
     );
     server.maxConnections = l.maxConnections;
     return new Promise((resolve, reject) => {
@@ -152,10 +148,10 @@ export class HealthServer {
     });
   }
 
+  /** A peer that is not loopback: only a tailnet peer that tailscaled vouches for. */
   private async authorize(req: IncomingMessage): Promise<{ ok: true; who: string } | { ok: false; why: string }> {
     const peer = req.socket.remoteAddress;
     if (!peer) return { ok: false, why: 'no peer address' };
-    if (isLoopback(peer)) return { ok: true, who: 'loopback' };
     if (!isTailnet(peer)) return { ok: false, why: `${peer} is neither loopback nor a tailnet address` };
     const ip = unmapped(peer);
     const addr = ip.includes(':') ? `[${ip}]:${req.socket.remotePort}` : `${ip}:${req.socket.remotePort}`;
@@ -175,12 +171,29 @@ export class HealthServer {
     return by ? { ok: true, who: `${w.node ?? addr} (${by})` } : { ok: false, why: `${w.node ?? addr} has no allowed tag or login name` };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = await this.authorize(req);
-    if (!auth.ok) {
-      this.opts.log.info({ peer: req.socket.remoteAddress, why: auth.why }, 'health request refused');
-      return send(res, 403, 'text/plain; charset=utf-8', 'forbidden\n');
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const fail = (e: unknown) => {
+      this.opts.log.error({ err: e }, 'health request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    };
+    // Loopback is answered at once (no promise in the way: this is the path under load).
+    const peer = req.socket.remoteAddress;
+    if (peer !== undefined && isLoopback(peer)) {
+      try {
+        return this.respond(req, res);
+      } catch (e) {
+        return fail(e);
+      }
     }
+    this.authorize(req).then((auth) => {
+      if (auth.ok) return this.respond(req, res);
+      this.opts.log.info({ peer, why: auth.why }, 'health request refused');
+      send(res, 403, 'text/plain; charset=utf-8', 'forbidden\n');
+    }).catch(fail);
+  }
+
+  private respond(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain; charset=utf-8', 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
     }
