@@ -259,6 +259,8 @@ test('human view: grouped by directory with counts and sizes, footer with the ne
 
 test('diff is read-only: it runs while another pantheragent holds the lock', { skip }, async () => {
   const stateDir = JSON.parse(readFileSync(cfg, 'utf8')).stateDir;
+  // Read commands never make the state directory, so it may not exist yet.
+  mkdirSync(stateDir, { recursive: true });
   // Its own process group, so that the sleeping child goes too when the test ends.
   const holder = spawn('flock', ['--exclusive', join(stateDir, 'lock'), 'sh', '-c', 'echo locked; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   try {
