@@ -218,22 +218,22 @@ export function walk(opts: WalkOptions): WalkResult {
         markImpure(dir);
         continue;
       }
-      const fsPath = `${dir.fsPath}/${name}`;
       let kind = kindOf(d);
       let st: Stats | null = null;
       if (kind === null) {
         // DT_UNKNOWN: not from Btrfs, but cheap to be correct about.
-        st = lstatOrNull(fsPath);
+        st = lstatOrNull(`${dir.fsPath}/${name}`);
         if (!st) continue;
         kind = kindOf(st);
         if (kind === null) continue;
       }
       if (kind !== 'dir' && dir.etc && etcEntries(dir.etc).get(name) === 'link') {
         // Activation renames its own link over whatever is here (leafVerdict, facts.activation):
-        // most /etc links are settled here, by name, without a readlink or a verdict object.
+        // most /etc links are settled here, by name, without a readlink, a verdict or even a path.
         markImpure(dir);
         continue;
       }
+      const fsPath = `${dir.fsPath}/${name}`;
       const path = childPath(dir.path, name);
       if (kind === 'dir') {
         // (A directory under a subtree rule was dropped above, unopened.)
