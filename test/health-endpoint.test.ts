@@ -21,6 +21,9 @@ const STRANGER = '100.100.7.3'; // not known to tailscaled
 const ALICE = '100.100.7.4'; // user alice@example.com: allowed by login name
 const OTHER_TAG = '100.100.7.5'; // tag:web: not allowed
 const NOT_TAILNET = '192.0.2.10';
+const SELF6 = 'fd7a:115c:a1e0::7:1';
+const TAGGED6 = 'fd7a:115c:a1e0::7:2';
+const STRANGER6 = 'fd7a:115c:a1e0::7:3';
 const PORT = 9473;
 
 const skip = skipUnless({ root: true, commands: ['ip', 'curl', 'ss'] });
@@ -56,6 +59,8 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
   // gets this host's address only, later, so the endpoint must wait for it.
   ip('tuntap', 'add', 'dev', 'ts-peers', 'mode', 'tun');
   for (const a of [TAGGED, STRANGER, ALICE, OTHER_TAG]) ip('addr', 'add', `${a}/32`, 'dev', 'ts-peers');
+  // nodad: usable at once (no duplicate address detection on a link without carrier).
+  for (const a of [TAGGED6, STRANGER6]) ip('addr', 'add', `${a}/128`, 'dev', 'ts-peers', 'nodad');
   ip('link', 'set', 'ts-peers', 'up');
   ip('link', 'add', 'eth-pa', 'type', 'bridge');
   ip('addr', 'add', `${NOT_TAILNET}/24`, 'dev', 'eth-pa');
@@ -87,7 +92,7 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
   /** curl inside the namespace: [http code, curl exit code]. Asynchronous: the LocalAPI stand-in answers from this process. */
   const curl = (url: string, opts: { from?: string; method?: string; header?: string; head?: boolean } = {}) =>
     run([
-      'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5',
+      'curl', '-g', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5',
       ...(opts.from ? ['--interface', opts.from] : []),
       ...(opts.method ? ['-X', opts.method] : []),
       ...(opts.head ? ['-I'] : []),
@@ -115,28 +120,30 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
   await logSays('no Tailscale address yet');
   assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
   ip('addr', 'add', `${SELF}/32`, 'dev', 'tailscale0');
+  ip('addr', 'add', `${SELF6}/128`, 'dev', 'tailscale0', 'nodad');
   api = await startLocalApi(join(dir, 'tailscaled.sock'), {
-    // The v6 address is not on the interface: the endpoint must skip it and go on.
-    selfIPs: [SELF, 'fd7a:115c:a1e0::7:1'],
+    selfIPs: [SELF, SELF6],
     peers: [
       { ip: TAGGED, name: 'monitor', tags: ['tag:monitor'] },
+      { ip: TAGGED6, name: 'monitor6', tags: ['tag:monitor'] },
       { ip: ALICE, name: 'laptop', loginName: 'alice@example.com' },
       { ip: OTHER_TAG, name: 'web', tags: ['tag:web'] },
     ],
   });
-  // Found through LocalAPI or on tailscale0, whichever it asks first.
-  await logSays('listening on the tailnet');
+  // Found through LocalAPI or on tailscale0, whichever it asks first; both families.
+  await logSays(`listening on http://${SELF}:${PORT}`);
+  await logSays(`listening on http://[${SELF6}]:${PORT}`);
 
   const tailnetHealth = `http://${SELF}:${PORT}/health`;
 
-  await t.test('listens on loopback and the tailnet address only', async () => {
+  await t.test('listens on loopback and the tailnet addresses only', async () => {
     const ss = (await run(['ss', '-Hltn'])).stdout;
     const local = ss
       .split('\n')
       .filter(Boolean)
       .map((l) => l.trim().split(/\s+/)[3]!)
       .sort();
-    assert.deepEqual(local, [`${SELF}:${PORT}`, `127.0.0.1:${PORT}`, `[::1]:${PORT}`].sort());
+    assert.deepEqual(local, [`${SELF}:${PORT}`, `[${SELF6}]:${PORT}`, `127.0.0.1:${PORT}`, `[::1]:${PORT}`].sort());
     const [, exit] = await curl(`http://${NOT_TAILNET}:${PORT}/health`);
     assert.equal(exit, 7, 'connecting to the non-tailnet address is refused (curl exit 7)');
   });
@@ -151,12 +158,15 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
   await t.test('a peer with an allowed tag gets 200; by login name too', async () => {
     assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [200, 0]);
     assert.deepEqual(await curl(tailnetHealth, { from: ALICE }), [200, 0]);
+    assert.deepEqual(await curl(`http://[${SELF6}]:${PORT}/health`, { from: TAGGED6 }), [200, 0], 'over IPv6 too');
+    assert.ok(api!.requests.some((r) => r.startsWith(`/localapi/v0/whois?addr=${encodeURIComponent(`[${TAGGED6}]:`)}`)), 'whois asked with [IP]:PORT');
     assert.ok(api!.requests.some((r) => r.startsWith(`/localapi/v0/whois?addr=${encodeURIComponent(TAGGED + ':')}`)), 'whois asked with IP:PORT');
   });
 
   await t.test('an unknown peer, or one without an allowed tag, gets 403', async () => {
     assert.deepEqual(await curl(tailnetHealth, { from: STRANGER }), [403, 0]);
     assert.deepEqual(await curl(tailnetHealth, { from: OTHER_TAG }), [403, 0]);
+    assert.deepEqual(await curl(`http://[${SELF6}]:${PORT}/health`, { from: STRANGER6 }), [403, 0]);
     assert.deepEqual(await curl(tailnetHealth, { from: STRANGER, method: 'POST' }), [403, 0], 'refused before anything else');
   });
 

@@ -60,7 +60,8 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
 }
 
 export class HealthServer {
-  private servers = new Map<string, Server>();
+  private servers = new Map<string, { server: Server; key: string }>();
+  private notListening = new Set<string>();
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
   private state: StateCache;
@@ -78,7 +79,7 @@ export class HealthServer {
 
   /** Where it listens now, as "address:port". */
   addresses(): string[] {
-    return [...this.servers.keys()];
+    return [...this.servers.values()].map((s) => s.key);
   }
 
   async start(): Promise<void> {
@@ -89,32 +90,40 @@ export class HealthServer {
     if (this.h.listen.includes('tailscale')) await this.findTailnet();
   }
 
-  /** Listens on this host's Tailscale addresses, asking again every retryMs until one works. */
+  /**
+   * Listens on this host's Tailscale addresses, asking again every retryMs while any
+   * of them is not bound yet (tailscaled brings them up one by one, v4 and v6).
+   */
   private async findTailnet(): Promise<void> {
     if (this.closed) return;
     const discover = this.opts.discover ?? (() => discoverTailnet(this.h.tailscaleSocket, this.h.limits.whoisTimeoutMs));
-    let listening = 0;
+    let wanted: string[] = [];
     let from = '';
+    let newly = 0;
     try {
       const found = await discover();
       from = found.from;
-      for (const a of found.addresses) if (isTailnet(a) && (await this.listenOn(a, true))) listening++;
+      wanted = found.addresses.filter(isTailnet);
+      for (const a of wanted) {
+        const had = this.servers.has(a);
+        if ((await this.listenOn(a, true)) && !had) newly++;
+      }
     } catch (e) {
       this.opts.log.warn({ err: (e as Error).message }, 'looking for Tailscale addresses failed');
     }
-    if (listening > 0) {
-      this.opts.log.info({ addresses: this.addresses(), from }, 'listening on the tailnet');
-      return;
-    }
+    if (newly) this.opts.log.info({ addresses: this.addresses(), from }, 'listening on the tailnet');
+    const missing = wanted.filter((a) => !this.servers.has(a));
+    if (wanted.length > 0 && missing.length === 0) return;
     // Said once at info; the retries every few seconds only at debug.
     const level = this.tailnetTries++ === 0 ? 'info' : 'debug';
-    this.opts.log[level]({ retryMs: this.h.limits.retryMs }, 'no Tailscale address yet (tailscaled not up?): trying again');
+    this.opts.log[level]({ retryMs: this.h.limits.retryMs, missing }, wanted.length ? 'some Tailscale addresses are not up yet: trying again' : 'no Tailscale address yet (tailscaled not up?): trying again');
     this.retry = setTimeout(() => void this.findTailnet(), this.h.limits.retryMs);
   }
 
+  /** Address (as given) -> its listener; the listening key is "address:port" as bound. */
   private listenOn(address: string, optional: boolean): Promise<boolean> {
+    if (this.servers.has(address)) return Promise.resolve(true);
     const key = address.includes(':') ? `[${address}]:${this.h.port}` : `${address}:${this.h.port}`;
-    if (this.servers.has(key)) return Promise.resolve(true);
     const l = this.h.limits;
     const server = createServer(
       {
@@ -131,7 +140,9 @@ export class HealthServer {
     return new Promise((resolve, reject) => {
       const fail = (e: NodeJS.ErrnoException) => {
         if (optional && ['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EADDRINUSE'].includes(e.code ?? '')) {
-          this.opts.log.warn({ address: key, code: e.code }, `not listening on ${key}: ${e.message}`);
+          const level = this.notListening.has(key) ? 'debug' : 'warn';
+          this.notListening.add(key);
+          this.opts.log[level]({ address: key, code: e.code }, `not listening on ${key}: ${e.message}`);
           resolve(false);
         } else reject(e);
       };
@@ -141,7 +152,7 @@ export class HealthServer {
         server.on('error', (e) => this.opts.log.error({ err: e, address: key }, 'listener error'));
         // The port actually bound (port 0 in tests picks a free one).
         const bound = key.replace(/:\d+$/, `:${(server.address() as AddressInfo).port}`);
-        this.servers.set(bound, server);
+        this.servers.set(address, { server, key: bound });
         this.opts.log.info({ address: bound }, `health endpoint listening on http://${bound}`);
         resolve(true);
       });
@@ -234,7 +245,7 @@ export class HealthServer {
     if (this.retry) clearTimeout(this.retry);
     await Promise.all(
       [...this.servers.values()].map(
-        (s) =>
+        ({ server: s }) =>
           new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeAllConnections();
