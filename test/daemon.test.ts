@@ -16,7 +16,7 @@ import { acquireLock } from '../src/store/lock.js';
 import { createLogger } from '../src/util/log.js';
 import { layoutHost, makeBtrfs } from './helpers/btrfs.js';
 import { CLI, cli, writeConfig } from './helpers/cli.js';
-import { BTRFS_REQ, skipUnless } from './helpers/env.js';
+import { BTRFS_REQ, missing, skipUnless } from './helpers/env.js';
 
 class FakeScheduler implements Scheduler {
   jobs = new Map<string, { cron: string; fn: () => Promise<void>; stopped: boolean }>();
@@ -261,7 +261,12 @@ while True:
     print(msg.decode().replace("\\n", " "), flush=True)
 `;
 
-test('readiness reaches $NOTIFY_SOCKET after the first state is published', { skip: skipUnless({ commands: ['systemd-notify', 'python3'] }), timeout: 30_000 }, async (t) => {
+// Node cannot receive a unix datagram, so python3 stands in for systemd's end of the
+// socket. Readiness is an addition to the daemon's contract, not part of it: without
+// python3 this test skips even in strict mode (python3 is not a system package here).
+const notifySkip = missing({ commands: ['systemd-notify', 'python3'] }) ?? false;
+
+test('readiness reaches $NOTIFY_SOCKET after the first state is published', { skip: notifySkip, timeout: 30_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pantheragent-notify-'));
   const sock = join(dir, 'notify.sock');
   const recv = spawn('python3', ['-c', RECEIVER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -26,7 +26,27 @@ const TAGGED6 = 'fd7a:115c:a1e0::7:2';
 const STRANGER6 = 'fd7a:115c:a1e0::7:3';
 const PORT = 9473;
 
-const skip = skipUnless({ root: true, commands: ['ip', 'curl', 'ss'] });
+/** The HTTP client run inside the namespace: prints the status code or the error code. */
+const CLIENT = `
+const o = JSON.parse(process.argv[1]);
+const u = new URL(o.url);
+const req = require('http').request({ host: u.hostname.replace(/^\\[|\\]$/g, ''), port: u.port, path: u.pathname, method: o.method || 'GET', localAddress: o.from, timeout: 5000 }, (res) => {
+  res.resume();
+  res.on('end', () => console.log(res.statusCode));
+});
+req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+req.on('error', (e) => console.log(e.code || e.message));
+req.end();`;
+
+/** Sends argv[2] as raw bytes to loopback port argv[1]; prints the first line of the answer. */
+const RAW_CLIENT = `
+const s = require('net').connect(Number(process.argv[1]), '127.0.0.1', () => s.write(process.argv[2]));
+let got = '';
+s.on('data', (d) => (got += d));
+s.on('error', () => {});
+s.on('close', () => console.log(got.split('\\r\\n')[0]));`;
+
+const skip = skipUnless({ root: true, commands: ['ip', 'ss'] });
 
 test('serve-health in a network namespace: listening, authorisation, limits', { skip, timeout: 60_000 }, async (t) => {
   const ns = `pa-health-${process.pid}`;
@@ -89,16 +109,15 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
     env: { ...process.env, PANTHERAGENT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  /** curl inside the namespace: [http code, curl exit code]. Asynchronous: the LocalAPI stand-in answers from this process. */
-  const curl = (url: string, opts: { from?: string; method?: string; header?: string; head?: boolean } = {}) =>
-    run([
-      'curl', '-g', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5',
-      ...(opts.from ? ['--interface', opts.from] : []),
-      ...(opts.method ? ['-X', opts.method] : []),
-      ...(opts.head ? ['-I'] : []),
-      ...(opts.header ? ['-H', opts.header] : []),
-      url,
-    ]).then((r) => [Number(r.stdout), r.code] as const);
+  /**
+   * One HTTP request from inside the namespace (node, from a given source address):
+   * the status code, or the error code when there was no answer (ECONNREFUSED).
+   * Asynchronous: the LocalAPI stand-in answers from this process.
+   */
+  const get = async (url: string, opts: { from?: string; method?: string } = {}): Promise<number | string> => {
+    const out = (await run([process.execPath, '-e', CLIENT, JSON.stringify({ url, ...opts })])).stdout.trim();
+    return /^\d+$/.test(out) ? Number(out) : out;
+  };
   let log = '';
   server.stderr!.on('data', (d) => (log += d));
   /** Waits for a log line of the server (no sleeping: the server says when). */
@@ -118,7 +137,7 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
 
   // tailscaled is not up yet and tailscale0 has no address: loopback only, and it keeps looking.
   await logSays('no Tailscale address yet');
-  assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+  assert.equal(await get(`http://127.0.0.1:${PORT}/livez`), 200);
   ip('addr', 'add', `${SELF}/32`, 'dev', 'tailscale0');
   ip('addr', 'add', `${SELF6}/128`, 'dev', 'tailscale0', 'nodad');
   api = await startLocalApi(join(dir, 'tailscaled.sock'), {
@@ -144,42 +163,43 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
       .map((l) => l.trim().split(/\s+/)[3]!)
       .sort();
     assert.deepEqual(local, [`${SELF}:${PORT}`, `[${SELF6}]:${PORT}`, `127.0.0.1:${PORT}`, `[::1]:${PORT}`].sort());
-    const [, exit] = await curl(`http://${NOT_TAILNET}:${PORT}/health`);
-    assert.equal(exit, 7, 'connecting to the non-tailnet address is refused (curl exit 7)');
+    assert.equal(await get(`http://${NOT_TAILNET}:${PORT}/health`), 'ECONNREFUSED', 'nothing listens on the non-tailnet address');
   });
 
   await t.test('loopback is allowed', async () => {
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`), [200, 0]);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/readyz`), [200, 0]);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/metrics`), [200, 0]);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/health`), 200);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/livez`), 200);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/readyz`), 200);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/metrics`), 200);
   });
 
   await t.test('a peer with an allowed tag gets 200; by login name too', async () => {
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [200, 0]);
-    assert.deepEqual(await curl(tailnetHealth, { from: ALICE }), [200, 0]);
-    assert.deepEqual(await curl(`http://[${SELF6}]:${PORT}/health`, { from: TAGGED6 }), [200, 0], 'over IPv6 too');
+    assert.equal(await get(tailnetHealth, { from: TAGGED }), 200);
+    assert.equal(await get(tailnetHealth, { from: ALICE }), 200);
+    assert.equal(await get(`http://[${SELF6}]:${PORT}/health`, { from: TAGGED6 }), 200, 'over IPv6 too');
     assert.ok(api!.requests.some((r) => r.startsWith(`/localapi/v0/whois?addr=${encodeURIComponent(`[${TAGGED6}]:`)}`)), 'whois asked with [IP]:PORT');
     assert.ok(api!.requests.some((r) => r.startsWith(`/localapi/v0/whois?addr=${encodeURIComponent(TAGGED + ':')}`)), 'whois asked with IP:PORT');
   });
 
   await t.test('an unknown peer, or one without an allowed tag, gets 403', async () => {
-    assert.deepEqual(await curl(tailnetHealth, { from: STRANGER }), [403, 0]);
-    assert.deepEqual(await curl(tailnetHealth, { from: OTHER_TAG }), [403, 0]);
-    assert.deepEqual(await curl(`http://[${SELF6}]:${PORT}/health`, { from: STRANGER6 }), [403, 0]);
-    assert.deepEqual(await curl(tailnetHealth, { from: STRANGER, method: 'POST' }), [403, 0], 'refused before anything else');
+    assert.equal(await get(tailnetHealth, { from: STRANGER }), 403);
+    assert.equal(await get(tailnetHealth, { from: OTHER_TAG }), 403);
+    assert.equal(await get(`http://[${SELF6}]:${PORT}/health`, { from: STRANGER6 }), 403);
+    assert.equal(await get(tailnetHealth, { from: STRANGER, method: 'POST' }), 403, 'refused before anything else');
   });
 
   await t.test('POST and other methods: 405; HEAD: 200', async () => {
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`, { method: 'POST' }), [405, 0]);
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED, method: 'DELETE' }), [405, 0]);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`, { head: true }), [200, 0]);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/health`, { method: 'POST' }), 405);
+    assert.equal(await get(tailnetHealth, { from: TAGGED, method: 'DELETE' }), 405);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/health`, { method: 'HEAD' }), 200);
   });
 
   await t.test('a 70 KB header is rejected and the server goes on', async () => {
-    const [code] = await curl(`http://127.0.0.1:${PORT}/health`, { header: `X-Big: ${'a'.repeat(70 * 1024)}` });
-    assert.equal(code, 431);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+    // Raw bytes: the whole request is in the socket before the server answers.
+    const big = `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`;
+    const r = await run([process.execPath, '-e', RAW_CLIENT, String(PORT), big]);
+    assert.match(r.stdout, /^HTTP\/1\.1 431 /);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/livez`), 200);
     assert.equal(server!.exitCode, null);
   });
 
@@ -199,20 +219,20 @@ test('serve-health in a network namespace: listening, authorisation, limits', { 
     // The deadline is checked every 150 ms (half the timeout): cut off well within a second.
     assert.ok(out.ms >= 300 && out.ms < 1500, `cut off after ${out.ms} ms`);
     assert.match(out.got ?? '', /^HTTP\/1.1 408/);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/livez`), [200, 0]);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/livez`), 200);
   });
 
   await t.test('LocalAPI slow, malformed or down: 403 (fail closed)', async () => {
     api!.delayMs = 1000;
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
+    assert.equal(await get(tailnetHealth, { from: TAGGED }), 403);
     api!.delayMs = 0;
     api!.whoisBody = '{"Node": null}';
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
+    assert.equal(await get(tailnetHealth, { from: TAGGED }), 403);
     api!.whoisBody = null;
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [200, 0], 'allowed again once LocalAPI answers');
+    assert.equal(await get(tailnetHealth, { from: TAGGED }), 200, 'allowed again once LocalAPI answers');
     await api!.close();
-    assert.deepEqual(await curl(tailnetHealth, { from: TAGGED }), [403, 0]);
-    assert.deepEqual(await curl(`http://127.0.0.1:${PORT}/health`), [200, 0], 'loopback does not need LocalAPI');
+    assert.equal(await get(tailnetHealth, { from: TAGGED }), 403);
+    assert.equal(await get(`http://127.0.0.1:${PORT}/health`), 200, 'loopback does not need LocalAPI');
   });
 
   await t.test('SIGTERM stops it', async () => {
