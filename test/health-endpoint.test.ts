@@ -4,14 +4,14 @@
 // stand-in for tailscaled's LocalAPI on a unix socket. Clients run in the namespace.
 // Only addresses inside this namespace (and its loopback) are ever targets.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { publishState } from '../src/health/publish.js';
 import { CLI } from './helpers/cli.js';
-import { skipUnless } from './helpers/env.js';
+import { skipUnless, STRICT } from './helpers/env.js';
 import { sampleState } from './helpers/health.js';
 import { startLocalApi, type LocalApiStandIn } from './helpers/localapi.js';
 
@@ -46,7 +46,13 @@ s.on('data', (d) => (got += d));
 s.on('error', () => {});
 s.on('close', () => console.log(got.split('\\r\\n')[0]));`;
 
-const skip = skipUnless({ root: true, commands: ['ip', 'ss'] });
+function tunMissing(): string | false {
+  if (existsSync('/dev/net/tun')) return false;
+  const why = 'needs /dev/net/tun (tailscale0 is a TUN device, as Tailscale makes it)';
+  if (STRICT) throw new Error(`PANTHERAGENT_TEST_STRICT=1 but this test cannot run: ${why}`);
+  return why;
+}
+const skip = skipUnless({ root: true, commands: ['ip', 'ss'] }) || tunMissing();
 
 test('serve-health in a network namespace: listening, authorisation, limits', { skip, timeout: 60_000 }, async (t) => {
   const ns = `pa-health-${process.pid}`;
