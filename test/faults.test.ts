@@ -61,7 +61,10 @@ function host(): Host {
       },
     },
   };
-  return { fx, cfg: writeConfig(fx, settings), stateDir: join(fx.dir, 'state'), settings, cleanups: [] };
+  const h: Host = { fx, cfg: writeConfig(fx, settings), stateDir: join(fx.dir, 'state'), settings, cleanups: [] };
+  // A mutating run makes the index that the invariants compare with the filesystem.
+  ok(h, ['snapshot', '@log']);
+  return h;
 }
 
 interface Scenario {
