@@ -4,6 +4,7 @@
 // decides. The rules are a trie keyed by path component, so the walk looks up one
 // child per directory entry and never compares a path against every rule.
 import { posix } from 'node:path';
+import { compareStrings } from '../util/text.js';
 
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'subvolume';
 
@@ -224,7 +225,7 @@ function firstRuleBelow(node: RuleNode): string {
   let n = node;
   for (;;) {
     if (n !== node && (n.subtree || n.mountPoint || n.skeleton)) return n.path;
-    const next = [...n.children.values()].sort((a, b) => a.path.localeCompare(b.path))[0];
+    const next = [...n.children.values()].sort((a, b) => compareStrings(a.path, b.path))[0];
     if (!next) return n.path;
     n = next;
   }

@@ -2,6 +2,7 @@
 import { dim, formatAge, formatBytes, table } from '../cli/output.js';
 import type { EntryKind } from './classify.js';
 import type { FoundEntry, Skipped } from './walk.js';
+import { plural } from '../util/text.js';
 
 export interface Group {
   /** A directory on the root. */
@@ -55,9 +56,6 @@ export interface ReportTarget {
   blank: string;
 }
 
-/** 12,345, as en-US groups it: toLocaleString would load ICU's number formatting first (10-30 ms). */
-const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-const plural = (n: number, one: string, many = `${one}s`) => `${grouped(n)} ${n === 1 ? one : many}`;
 
 export function humanReport(opts: {
   target: ReportTarget;

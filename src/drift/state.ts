@@ -4,6 +4,7 @@ import { resolveTarget, runDiff } from '../diff/diff.js';
 import { groupEntries, type Group } from '../diff/report.js';
 import type { KindCheck, Verdict } from './kind.js';
 import { drift, ok, unknown } from './kind.js';
+import { plural } from '../util/text.js';
 
 const GROUPS_KEPT = 10;
 
@@ -18,7 +19,6 @@ export interface StateFacts {
   skipped: number;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 export function compareState(f: StateFacts): Verdict {
   const base = { subvolume: f.subvolume, entries: f.entries, size: f.size, skipped: f.skipped, warnings: f.warnings };

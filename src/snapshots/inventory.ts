@@ -9,6 +9,7 @@ import { recordEvent, type Db } from '../store/db.js';
 import { unlessMissing } from '../util/fsutil.js';
 import { archivedByWipes } from '../wipe/archived.js';
 import { readMeta } from './meta.js';
+import { compareStrings } from '../util/text.js';
 
 export interface Entry {
   kind: 'snapshot' | 'root';
@@ -113,7 +114,7 @@ export function inventoryOf(config: Config, top: string, subvolumes: ListedSubvo
       (kind === 'snapshot' ? inv.snapshots : inv.roots).push(entry);
     }
   }
-  const order = (a: Entry, b: Entry) => a.instant - b.instant || a.seq - b.seq || a.name.localeCompare(b.name);
+  const order = (a: Entry, b: Entry) => a.instant - b.instant || a.seq - b.seq || compareStrings(a.name, b.name);
   inv.snapshots.sort(order);
   inv.roots.sort(order);
   return inv;

@@ -2,6 +2,7 @@
 // named: the full name, `latest`, `previous-boot`, or an age such as `3h-ago`.
 // Pure over the entries and `now`, so diff, rollback and restore resolve a selector
 // the same way and tests need no filesystem or clock.
+import { compareStrings } from '../util/text.js';
 
 /** What a selector needs of an inventory entry (snapshots/inventory.ts Entry fits). */
 export interface Selectable {
@@ -27,7 +28,7 @@ export function parseAgeSelector(selector: string): number | null {
 
 /** Newest first; `_N` breaks ties within one second, the name breaks the rest (stable output). */
 function newestFirst<T extends Selectable>(entries: readonly T[]): T[] {
-  return [...entries].sort((a, b) => b.instant - a.instant || b.seq - a.seq || b.name.localeCompare(a.name));
+  return [...entries].sort((a, b) => b.instant - a.instant || b.seq - a.seq || compareStrings(b.name, a.name));
 }
 
 const noun = (entries: readonly Selectable[]) =>
