@@ -1,6 +1,7 @@
 // Opens everything a command that touches the filesystem needs, in the order the
 // design requires: config, lock (mutating commands), top-level mount, index, journal
 // recovery, reconciliation. Commands receive the result and do nothing of this again.
+import { closeSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import { ensureTopLevel } from './btrfs/mounts.js';
 import { listSubvolumesWith } from './btrfs/btrfs.js';
@@ -35,6 +36,8 @@ export interface Agent {
   inventory: Inventory;
   /** The last root wipe's result record (initrd or `wipe`), read from the top level. */
   lastWipe(): LastWipe;
+  /** Close the index and drop the lock (a long-running process must not keep them between runs). */
+  close(): void;
 }
 
 
@@ -42,6 +45,22 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
   const lock = opts.mutating
     ? acquireLock(config.stateDir, opts.waitSeconds, (pid) => log.warn({ holder: pid }, `waiting up to ${opts.waitSeconds}s for the lock held by ${pid ? `pid ${pid}` : 'another process'}`))
     : null;
+  let db: Db | null = null;
+  try {
+    return openLocked(config, log, opts, lock, (opened) => (db = opened));
+  } catch (e) {
+    // Whatever failed, nothing is held afterwards: a daemon must not keep the lock
+    // that the snapshot timer waits for.
+    try {
+      (db as Db | null)?.close();
+    } finally {
+      if (lock) closeSync(lock.fd);
+    }
+    throw e;
+  }
+}
+
+function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lock: Lock | null, opened: (db: Db) => void): Agent {
   const top = ensureTopLevel({ configured: config.btrfs.topLevel, device: config.btrfs.device, runtimeDir: config.runtimeDir });
   checkLayout(config, top);
   // A read command opens the index read-only and never writes it (DESIGN.md section 2:
@@ -51,6 +70,7 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
         log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
       )
     : openDbReadOnly(config.stateDir, (why) => log.info({ why }, 'reading without the index'));
+  opened(db);
   const journal = new Journal(db);
   const settle = (inv: Inventory): Inventory => {
     if (!opts.mutating) return inv;
@@ -68,6 +88,13 @@ export function openAgent(config: Config, log: Logger, opts: { mutating: boolean
     lock,
     inventory: load(),
     lastWipe: () => readLastWipe(top),
+    close() {
+      try {
+        db.close();
+      } finally {
+        if (lock) closeSync(lock.fd);
+      }
+    },
     refresh() {
       agent.inventory = load();
       return agent.inventory;

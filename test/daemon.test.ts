@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Daemon, DAEMON_JOBS, type DaemonOptions, type Scheduler } from '../src/daemon/daemon.js';
 import type { DriftCheck } from '../src/drift/types.js';
 import { readState } from '../src/health/publish.js';
-import { acquireLock } from '../src/store/lock.js';
+import { openAgent } from '../src/agent.js';
 import { createLogger } from '../src/util/log.js';
 import { layoutHost, makeBtrfs } from './helpers/btrfs.js';
 import { CLI, cli, writeConfig } from './helpers/cli.js';
@@ -165,11 +165,8 @@ test('daemon: a failed adoption does not keep the lock', async (t) => {
     configPath: file,
     log: createLogger('silent'),
     loadConfig,
-    // As openAgent does: the lock first, then a step that throws.
-    openAgent: (_c, _l, o) => {
-      if (o.mutating) acquireLock(stateDir, 0);
-      throw new Error('the top level could not be mounted');
-    },
+    // The real openAgent: it takes the lock first, then fails to find the device.
+    openAgent,
     scheduler: new FakeScheduler(),
     pieces: { readDrift: null, runDrift: null, storeDrift: null, powerSummary: null, profileDrift: null },
   };

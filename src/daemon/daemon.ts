@@ -3,7 +3,6 @@
 // the config (an invalid one is refused and the old one stays); SIGTERM stops at once.
 // Idle it holds only the cron timers: no polling loop, no open filesystem or database
 // between runs (each job opens what it needs and closes it).
-import { closeSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../agent.js';
 import type { Config } from '../config/schema.js';
@@ -45,27 +44,6 @@ export interface DaemonOptions {
   now?: () => number;
   /** Called once the first state is published (systemd readiness). */
   onReady?: () => Promise<void>;
-}
-
-/** Release what an agent holds: the database, and the lock of a mutating one (closing its descriptor drops the flock). */
-function closeAgent(agent: Agent): void {
-  try {
-    agent.db.close();
-  } finally {
-    if (agent.lock) closeSync(agent.lock.fd);
-  }
-}
-
-/** Closes every descriptor of this process open on <stateDir>/lock: that drops its flock. Only adoption takes the lock here, and it has ended. */
-function releaseLockFds(stateDir: string): void {
-  const lockFile = join(stateDir, 'lock');
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === lockFile) closeSync(Number(fd));
-    } catch {
-      // the descriptor readdir itself used, already gone
-    }
-  }
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -151,7 +129,7 @@ export class Daemon {
       try {
         state = await collectState(agent, deps);
       } finally {
-        closeAgent(agent);
+        agent.close();
       }
     }
     publishState(config.runtimeDir, state!);
@@ -167,14 +145,12 @@ export class Daemon {
     } catch (e) {
       if (e instanceof LockedError) this.opts.log.info('another pantheragent holds the lock: adoption waits for the next run');
       else {
+        // openAgent gives the lock back itself when a later step throws.
         this.opts.log.error({ err: message(e) }, `adoption after boot failed: ${message(e)}`);
-        // openAgent takes the lock first and does not give it back when a later step
-        // throws; a long-running process must not keep it (the snapshot timer waits on it).
-        releaseLockFds(this.config.stateDir);
       }
       return;
     }
-    closeAgent(agent);
+    agent.close();
   }
 
   private async verifyPower(): Promise<void> {

@@ -32,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
       try {
         read = { ok: true, state: await collectState(agent, deps) };
       } finally {
-        agent.db.close();
+        agent.close();
       }
     }
     from = 'gathered now: no fresh state from the daemon';
