@@ -386,6 +386,17 @@ in
 
   config = mkIf cfg.enable (mkMerge [
     {
+      # Health's snapshot-age thresholds follow the timer: a daily timer must not
+      # make every snapshot look 24 periods late. A full calendar expression such as
+      # "*:0/15" has no single period; set settings.health.snapshotInterval for it.
+      services.pantheragent.settings.health.snapshotInterval = mkIf (lib.elem cfg.snapshotSchedule [
+        "minutely"
+        "hourly"
+        "daily"
+        "weekly"
+        "monthly"
+      ]) (lib.mkDefault cfg.snapshotSchedule);
+
       assertions = [
         {
           assertion = validHost s.host;

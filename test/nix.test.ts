@@ -160,6 +160,7 @@ function cases(): Record<string, object> {
   // Options.
   c.noTimer = { host: 'yoga', settings: hostFile('yoga'), extra: { services: { pantheragent: { snapshotSchedule: null } } } };
   c.schedule = { host: 'yoga', settings: hostFile('yoga'), extra: { services: { pantheragent: { snapshotSchedule: '*:0/15' } } } };
+  c.daily = { host: 'yoga', settings: hostFile('yoga'), extra: { services: { pantheragent: { snapshotSchedule: 'daily' } } } };
   c.firewallOff = { host: 'yoga', settings: hostFile('yoga'), extra: { services: { pantheragent: { openFirewall: false } } } };
   c.loopbackOnly = { host: 'yoga', settings: jsonFile({ ...yoga, health: { ...yoga.health, listen: ['loopback'] } }) };
   c.noCheck = { host: 'yoga', settings: hostFile('yoga'), options: true, extra: { services: { pantheragent: { checkConfig: false } } } };
@@ -312,6 +313,10 @@ test('rendered timer: the schedule, Persistent, a fixed random delay per host, a
   assert.equal(one(parseUnit(R.schedule!.rendered.timers['pantheragent-snapshot']!), 'Timer', 'OnCalendar'), '*:0/15');
   assert.deepEqual(R.noTimer!.rendered.timers, {});
   assert.ok('pantheragent-snapshot' in R.noTimer!.rendered.services, 'the service stays, for the daemon or by hand');
+  // Health's snapshot-age thresholds follow a timer with one period; a calendar expression leaves them to the settings.
+  assert.equal(R.daily!.settings.health.snapshotInterval, 'daily');
+  assert.equal(R.yoga!.settings.health.snapshotInterval, 'hourly');
+  assert.equal(R.schedule!.settings.health.snapshotInterval, undefined);
 });
 
 test('firewall: only on the Tailscale interface, only when health listens there and openFirewall', { skip: skipKit }, () => {
