@@ -50,7 +50,7 @@ test('the document: everything as it should be passes', () => {
   assert.equal(d.output, undefined);
   assert.deepEqual(Object.keys(d.checks).sort(), [
     'disk:free', 'drift:closure', 'drift:nextboot', 'drift:persistence', 'drift:profile', 'drift:reboot', 'drift:revision', 'drift:state', 'drift:units',
-    'power:profile', 'retention:pending', 'snapshots:age', 'state:age', 'wipe:last',
+    'power:profile', 'retention:pending', 'snapshots:age', 'snapshots:future', 'state:age', 'wipe:last',
   ]);
   assert.deepEqual(d.checks['snapshots:age']!.map((c) => [c.componentId, c.status, c.observedValue]), [['@persist', 'pass', 600], ['@home', 'pass', 600]]);
 });
@@ -76,6 +76,11 @@ test('the document: wipe, retention, disk, drift, power, staleness', () => {
 
   assert.equal(check(doc({ retention: { ok: true, value: { snapshots: 40, roots: 11 } } }), 'retention:pending').status, 'warn');
   assert.equal(check(doc({ retention: { ok: true, value: { snapshots: 40, roots: 10 } } }), 'retention:pending').status, 'pass');
+
+  const future = doc({ future: { ok: true, value: [{ path: '@snapshots/@persist.20261202T000000+0000', time: '2026-12-02T00:00:00Z' }] } });
+  assert.equal(check(future, 'snapshots:future').status, 'warn');
+  assert.match(check(future, 'snapshots:future').output!, /1 dated in the future \(e\.g\. @snapshots\/@persist\.20261202T000000\+0000/);
+  assert.equal(check(doc(), 'snapshots:future').status, 'pass');
 
   const disk = (freePercent: number) => check(doc({ disk: { ok: true, value: { size: 100, free: freePercent, freePercent } } }), 'disk:free').status;
   assert.deepEqual([60, 20, 19.9, 10, 9.9].map(disk), ['pass', 'pass', 'warn', 'warn', 'fail']);

@@ -12,6 +12,7 @@ import { currentPlan } from '../retention/prune.js';
 import type { Db } from '../store/db.js';
 import type { LastWipe } from '../wipe/files.js';
 import type { Fact, HealthState } from './state.js';
+import { futureDated } from '../snapshots/inventory.js';
 import { resolveThresholds } from './thresholds.js';
 
 export interface CollectDeps {
@@ -66,6 +67,7 @@ export async function unavailableState(config: Config, reason: string, deps: Col
     snapshots: { ok: false, why },
     wipe: { ok: false, why },
     retention: { ok: false, why },
+    future: { ok: false, why },
     disk: { ok: false, why },
     drift: { ok: false, why },
     power: await powerFact(config, deps),
@@ -105,6 +107,7 @@ export async function collectState(agent: Agent, deps: CollectDeps = {}): Promis
     snapshots,
     wipe: gather(() => wipeFact(agent.lastWipe())),
     retention,
+    future: gather(() => futureDated(inv, now).map((e) => ({ path: e.rel, time: iso(e.instant) }))),
     disk,
     drift,
     power,

@@ -118,6 +118,15 @@ function driftChecks(s: HealthState): Record<string, HealthCheck[]> {
   return out;
 }
 
+/** Names dated after the clock: kept (and the newest by creation with them), but a person should know the clock was wrong. */
+function futureCheck(s: HealthState): HealthCheck {
+  const base = { componentType: 'datastore', time: s.collectedAt };
+  if (!s.future.ok) return { ...base, status: 'warn', output: `unknown: ${s.future.why}` };
+  const f = s.future.value;
+  if (f.length === 0) return { ...base, observedValue: 0, status: 'pass' };
+  return { ...base, observedValue: f.length, status: 'warn', output: `${f.length} dated in the future (e.g. ${f[0]!.path}, ${f[0]!.time}): the clock was wrong when they were made; kept, and the newest by creation is kept too` };
+}
+
 function diskCheck(s: HealthState): HealthCheck {
   const base = { componentType: 'datastore', time: s.collectedAt };
   if (!s.disk.ok) return { ...base, status: 'warn', output: `unknown: ${s.disk.why}` };
@@ -174,6 +183,7 @@ export function healthDocument(read: ReadState, now: number, version: string): H
     'snapshots:age': snapshotChecks(s, now),
     'wipe:last': [wipeCheck(s)],
     'retention:pending': [retentionCheck(s)],
+    'snapshots:future': [futureCheck(s)],
     ...driftChecks(s),
     'disk:free': [diskCheck(s)],
     'power:profile': [powerCheck(s)],

@@ -60,6 +60,8 @@ export const HealthStateSchema = z.strictObject({
   snapshots: fact(z.array(SourceFactSchema)),
   wipe: fact(WipeFactSchema),
   retention: fact(z.strictObject({ snapshots: z.number().int().min(0), roots: z.number().int().min(0) })),
+  /** Snapshots and archived roots named after the clock: a clock that was wrong when they were made. */
+  future: fact(z.array(z.strictObject({ path: z.string(), time: isoTime }))),
   disk: fact(z.strictObject({ size: z.number().min(0), free: z.number().min(0), freePercent: z.number() })),
   drift: fact(z.array(DriftFactSchema)),
   /** null inside: power management is disabled on this host. */

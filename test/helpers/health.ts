@@ -24,6 +24,7 @@ export function sampleState(now: number, over: Partial<HealthState> = {}): Healt
     },
     wipe: { ok: true, value: { status: 'ok', time: iso(now - 3_600_000), archived: '@old_roots/@root.20261130T000000+0000', error: null } },
     retention: { ok: true, value: { snapshots: 1, roots: 0 } },
+    future: { ok: true, value: [] },
     disk: { ok: true, value: { size: 100 * 2 ** 30, free: 60 * 2 ** 30, freePercent: 60 } },
     drift: {
       ok: true,
