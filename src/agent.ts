@@ -8,7 +8,6 @@ import { listSubvolumesWith } from './btrfs/btrfs.js';
 import { openDb, openDbReadOnly, type Db } from './store/db.js';
 import { Journal } from './store/journal.js';
 import { recoveryFor } from './recoveries.js';
-import { sealAsides } from './rollback/execute.js';
 import { acquireLock, type Lock } from './store/lock.js';
 import { inventoryOf, reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import { checkLayout } from './snapshots/layout.js';
@@ -134,6 +133,11 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
   if (lock && adoptAfterBoot(agent)) agent.refresh();
   // A rolled-back subvolume that was still mounted during its rollback becomes
   // read-only (and so retention's) once nothing mounts it.
-  if (lock && sealAsides(agent).length) agent.refresh();
+  if (lock) {
+    // Loaded only here: a read command never pays for the rollback code.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { sealAsides } = require('./rollback/execute.js') as typeof import('./rollback/execute.js');
+    if (sealAsides(agent).length) agent.refresh();
+  }
   return agent;
 }
