@@ -22,7 +22,7 @@ import { walk } from '../src/diff/walk.js';
 import { makeBtrfs, layoutHost } from '../test/helpers/btrfs.js';
 import { writeConfig } from '../test/helpers/cli.js';
 import { makeTree, TREE_CONFIG } from './diff.js';
-import { median } from './lib.js';
+import { median, writeBtrbkConf } from './lib.js';
 
 const CLI = resolve(__dirname, '../dist/pantheragent.cjs');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_RUNS ?? 11));
@@ -106,21 +106,7 @@ try {
     systemRoot: sysroot,
     snapshots: { sources: { '@persist': { retention: { preserveMin: MIN, preserve: PRESERVE } } } },
   });
-  const btrbkConf = join(fx.dir, 'btrbk.conf');
-  writeFileSync(
-    btrbkConf,
-    [
-      'timestamp_format long-iso',
-      `snapshot_preserve_min ${MIN}`,
-      `snapshot_preserve ${PRESERVE}`,
-      'snapshot_create always',
-      `lockfile ${join(fx.dir, 'btrbk.lock')}`,
-      `volume ${fx.top}`,
-      '  snapshot_dir @snapshots',
-      '  subvolume @persist',
-      '',
-    ].join('\n'),
-  );
+  const btrbkConf = writeBtrbkConf(fx.dir, fx.top, MIN, PRESERVE);
   const floor = join(fx.dir, 'floor.cjs');
   writeFileSync(
     floor,

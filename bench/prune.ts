@@ -3,12 +3,12 @@
 // same 1,000 hourly snapshots, takes one snapshot and applies retention
 // (min 1d, preserve 24h 14d 8w 6m). Median of RUNS each, as a ratio. Root needed.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatName } from '../src/btrfs/names.js';
 import { makeBtrfs, layoutHost } from '../test/helpers/btrfs.js';
 import { writeConfig } from '../test/helpers/cli.js';
-import { median, report, timeCommand } from './lib.js';
+import { median, report, timeCommand, writeBtrbkConf } from './lib.js';
 
 const CLI = resolve(__dirname, '../dist/pantheragent.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -22,21 +22,7 @@ try {
   const cfg = writeConfig(fx, {
     snapshots: { sources: { '@persist': { retention: { preserveMin: '1d', preserve: '24h 14d 8w 6m' } } } },
   });
-  const btrbkConf = join(fx.dir, 'btrbk.conf');
-  writeFileSync(
-    btrbkConf,
-    [
-      'timestamp_format long-iso',
-      'snapshot_preserve_min 1d',
-      'snapshot_preserve 24h 14d 8w 6m',
-      'snapshot_create always',
-      `lockfile ${join(fx.dir, 'btrbk.lock')}`,
-      `volume ${fx.top}`,
-      '  snapshot_dir @snapshots',
-      '  subvolume @persist',
-      '',
-    ].join('\n'),
-  );
+  const btrbkConf = writeBtrbkConf(fx.dir, fx.top, '1d', '24h 14d 8w 6m');
 
   /** The same starting point for every run: exactly 1,000 hourly snapshots. */
   const reset = () => {
