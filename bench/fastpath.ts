@@ -132,7 +132,10 @@ try {
   console.log(`${EXISTING} snapshots made in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const env = { ...process.env, TZ: 'UTC' };
   const quiet = { ...env, PANTHERAGENT_LOG_LEVEL: 'warn' };
-  run(node, [CLI, '--config', cfg, 'list'], env); // the index, made once
+  // A mutating command that changes nothing: it reconciles the index with the disk
+  // (read commands leave the index alone), as a previous hourly run would have.
+  const settleIndex = [CLI, '--config', cfg, 'unpin', [...baseline].sort()[0]!];
+  run(node, settleIndex, env); // the index, made once
 
   // Back to the 1,000: remove what a run made, re-make what it deleted (same names).
   let lastDeleted: string[] = [];
@@ -166,7 +169,7 @@ try {
     }
     previous = name;
     // pantheragent's index catches up with the restore, as after its own previous run.
-    if (name.startsWith('pantheragent')) run(node, [CLI, '--config', cfg, 'list'], quiet);
+    if (name.startsWith('pantheragent')) run(node, settleIndex, quiet);
   });
   restore();
   deletedBy[previous] = lastDeleted;

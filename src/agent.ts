@@ -9,7 +9,7 @@ import { openDb, openDbReadOnly, type Db } from './store/db.js';
 import { Journal } from './store/journal.js';
 import { recoveryFor } from './recoveries.js';
 import { acquireLock, type Lock } from './store/lock.js';
-import { inventoryOf, reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
+import { inventoryOf, inventoryWithMade, inventoryWithout, reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import { checkLayout } from './snapshots/layout.js';
 import type { Logger } from './util/log.js';
 import { adoptAfterBoot } from './wipe/adopt.js';
@@ -32,6 +32,8 @@ export interface Agent {
   learnMade(made: readonly string[]): Inventory;
   /** After the agent deleted subvolumes: the inventory and the index follow without a rescan. */
   forget(deleted: readonly string[]): Inventory;
+  /** After the agent changed pins or tags of these paths: the same listing, meta.json read again, their rows updated. */
+  reread(changed: readonly string[]): Inventory;
   inventory: Inventory;
   /** The last root wipe's result record (initrd or `wipe`), read from the top level. */
   lastWipe(): LastWipe;
@@ -71,9 +73,9 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
     : openDbReadOnly(config.stateDir, (why) => log.info({ why }, 'reading without the index'));
   opened(db);
   const journal = new Journal(db);
-  const settle = (inv: Inventory): Inventory => {
+  const settle = (inv: Inventory, scope?: ReadonlySet<string>): Inventory => {
     if (!opts.mutating) return inv;
-    const r = reconcileIndex(db, inv);
+    const r = reconcileIndex(db, inv, Date.now(), scope);
     if (r.added || r.removed || r.changed) log.info(r, 'index reconciled with the filesystem');
     return inv;
   };
@@ -101,14 +103,19 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
     learnMade(made) {
       const known = new Map(agent.inventory.subvolumes.map((sv) => [sv.id, sv.readonly]));
       const ours = new Set(made);
-      // Anything new that the agent did not make is taken as writable until a full scan says otherwise: never deletable.
+      // Anything new that the agent did not make counts as writable (never deletable)
+      // until a full scan says otherwise; the index learns only what the agent made.
       const listing = listSubvolumesWith(top, (sv) => known.get(sv.id) ?? ours.has(sv.path));
-      agent.inventory = settle(inventoryOf(config, top, listing));
+      agent.inventory = settle(inventoryWithMade(config, agent.inventory, listing, ours), ours);
       return agent.inventory;
     },
     forget(deleted) {
       const gone = new Set(deleted);
-      agent.inventory = settle(inventoryOf(config, top, agent.inventory.subvolumes.filter((sv) => !gone.has(sv.path))));
+      agent.inventory = settle(inventoryWithout(agent.inventory, gone), gone);
+      return agent.inventory;
+    },
+    reread(changed) {
+      agent.inventory = settle(inventoryOf(config, top, agent.inventory.subvolumes), new Set(changed));
       return agent.inventory;
     },
   };

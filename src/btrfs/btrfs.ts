@@ -31,15 +31,6 @@ export function listSubvolumes(top: string): ListedSubvolume[] {
   return all.map((s) => ({ ...s, readonly: ro.has(s.id) }));
 }
 
-/**
- * One `btrfs subvolume list` (no read-only flags, which take a second call): after the
- * agent made subvolumes, it learns their ids and UUIDs from this and takes the flags
- * from what it already knew and what it made.
- */
-export function listSubvolumesWith(top: string, readonly: (s: SubvolumeInfo) => boolean): ListedSubvolume[] {
-  return parseSubvolumeList(btrfs('subvolume', 'list', '-p', '-c', '-u', '-q', '-R', top)).map((s) => ({ ...s, readonly: readonly(s) }));
-}
-
 export interface FreeSpace {
   size: number;
   used: number;
@@ -60,6 +51,16 @@ export function freeSpace(path: string): FreeSpace {
 
 export function showSubvolume(path: string): SubvolumeShow {
   return parseSubvolumeShow(btrfs('subvolume', 'show', path));
+}
+
+/**
+ * One `btrfs subvolume list` (the read-only flags would take a second): after the
+ * agent made subvolumes it learns their ids and UUIDs from this, and takes each flag
+ * from what it knew and what it made. (`btrfs subvolume show` of the new one alone
+ * is slower: it searches every subvolume for snapshots of it.)
+ */
+export function listSubvolumesWith(top: string, readonly: (s: SubvolumeInfo) => boolean): ListedSubvolume[] {
+  return parseSubvolumeList(btrfs('subvolume', 'list', '-p', '-c', '-u', '-q', '-R', top)).map((s) => ({ ...s, readonly: readonly(s) }));
 }
 
 /**

@@ -122,13 +122,38 @@ export function deleteChecked(top: string, checked: CheckedSubvolume[], out: Del
       else if (!fresh.has(c.id)) out.deleted.push(c.rel);
       else go.push(c);
     }
-    go.forEach((c, j) => {
-      const r = run('btrfs', ['subvolume', 'delete', ...(j === go.length - 1 ? ['--commit-after'] : []), '--subvolid', String(c.id), top], { allowFail: true });
-      if (r.code === 0) out.deleted.push(c.rel);
-      else out.failed.push({ path: c.rel, error: r.stderr.trim() || `exit ${r.code}` });
-    });
+    const answers = deleteByIds(top, go.map((c) => c.id));
+    for (const c of go) {
+      const a = answers.get(c.id);
+      if (a === true) out.deleted.push(c.rel);
+      else out.failed.push({ path: c.rel, error: a || 'btrfs gave no answer for it' });
+    }
     opts.onProgress?.(out.deleted.length + out.failed.length);
   }
+}
+
+// btrfs-progs deletes one id per call; one shell runs the calls, instead of one
+// process start from Node each. The last waits for the transaction commit.
+const DELETE_SCRIPT = `top=$1; shift
+n=$#
+i=0
+for id in "$@"; do
+  i=$((i + 1))
+  c=; [ "$i" -eq "$n" ] && c=--commit-after
+  if err=$(btrfs subvolume delete $c --subvolid "$id" "$top" 2>&1 >/dev/null); then echo "ok $id"
+  else printf 'fail %s %s\\n' "$id" "$(printf %s "$err" | tr '\\n' ' ')"; fi
+done`;
+
+/** Deletes subvolumes by id: true for each deleted, else btrfs's error. */
+function deleteByIds(top: string, ids: number[]): Map<number, true | string> {
+  const answers = new Map<number, true | string>();
+  if (ids.length === 0) return answers;
+  const r = run('sh', ['-c', DELETE_SCRIPT, 'pantheragent-delete', top, ...ids.map(String)], { allowFail: true });
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(ok|fail) (\d+)(?: (.*))?$/.exec(line);
+    if (m) answers.set(Number(m[2]), m[1] === 'ok' ? true : m[3]?.trim() || 'failed');
+  }
+  return answers;
 }
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { listSubvolumes, type ListedSubvolume } from '../btrfs/btrfs.js';
 import { basenameOf, parseName } from '../btrfs/names.js';
-import { recordEvent, type Db } from '../store/db.js';
+import { recordEvent, statement, type Db } from '../store/db.js';
 import { unlessMissing } from '../util/fsutil.js';
 import { archivedByWipes } from '../wipe/archived.js';
 import { readMeta } from './meta.js';
@@ -61,63 +61,102 @@ export function scan(config: Config, top: string): Inventory {
 
 /** The inventory that a listing of the filesystem gives (no I/O on Btrfs but readdir of the two directories). */
 export function inventoryOf(config: Config, top: string, subvolumes: ListedSubvolume[]): Inventory {
+  const inv: Inventory = { top, subvolumes, snapshots: [], roots: [], foreign: [] };
+  const classify = classifier(config, top, subvolumes);
+  for (const { dir, kind } of directories(config)) {
+    for (const name of readDirNames(join(top, dir)).sort()) place(inv, classify(dir, kind, name));
+  }
+  inv.snapshots.sort(order);
+  inv.roots.sort(order);
+  return inv;
+}
+
+/**
+ * The inventory after the agent made `made` (paths from the top level): the new
+ * listing, the made ones classified and added; nothing else is read again.
+ */
+export function inventoryWithMade(config: Config, inv: Inventory, listing: ListedSubvolume[], made: ReadonlySet<string>): Inventory {
+  const next: Inventory = { top: inv.top, subvolumes: listing, snapshots: inv.snapshots.filter((e) => !made.has(e.rel)), roots: inv.roots.filter((e) => !made.has(e.rel)), foreign: inv.foreign.filter((f) => !made.has(f.rel)) };
+  const classify = classifier(config, inv.top, listing);
+  for (const rel of made) {
+    const d = directories(config).find((x) => rel.startsWith(`${x.dir}/`) && !rel.slice(x.dir.length + 1).includes('/'));
+    if (d) place(next, classify(d.dir, d.kind, rel.slice(d.dir.length + 1)));
+  }
+  next.snapshots.sort(order);
+  next.roots.sort(order);
+  return next;
+}
+
+/** The inventory after the agent deleted `gone` (paths from the top level). */
+export function inventoryWithout(inv: Inventory, gone: ReadonlySet<string>): Inventory {
+  return {
+    top: inv.top,
+    subvolumes: inv.subvolumes.filter((s) => !gone.has(s.path)),
+    snapshots: inv.snapshots.filter((e) => !gone.has(e.rel)),
+    roots: inv.roots.filter((e) => !gone.has(e.rel)),
+    foreign: inv.foreign.filter((f) => !gone.has(f.rel)),
+  };
+}
+
+const order = (a: Entry, b: Entry) => a.instant - b.instant || a.seq - b.seq || compareStrings(a.name, b.name);
+
+function directories(config: Config): { dir: string; kind: Entry['kind'] }[] {
+  return [
+    { dir: config.snapshots.dir, kind: 'snapshot' },
+    { dir: config.root.archiveDir, kind: 'root' },
+  ];
+}
+
+type Classified = { entry: Entry } | { foreign: ForeignEntry };
+
+function place(inv: Inventory, c: Classified): void {
+  if ('foreign' in c) inv.foreign.push(c.foreign);
+  else (c.entry.kind === 'snapshot' ? inv.snapshots : inv.roots).push(c.entry);
+}
+
+/** What one name in a snapshot or archive directory is: the agent's entry, or foreign and why. */
+function classifier(config: Config, top: string, subvolumes: ListedSubvolume[]): (dir: string, kind: Entry['kind'], name: string) => Classified {
   const byPath = new Map(subvolumes.map((s) => [s.path, s]));
   const meta = readMeta(top, subvolumes);
   let made: Set<string> | undefined;
   const wipeMade = () => (made ??= archivedByWipes(top));
   const pins = new Set(meta.pins);
-  const inv: Inventory = { top, subvolumes, snapshots: [], roots: [], foreign: [] };
-
   const sourceOfBase = new Map(Object.keys(config.snapshots.sources).map((s) => [basenameOf(s), s]));
   const rootBase = basenameOf(config.root.subvolume);
-  const dirs: { dir: string; kind: Entry['kind']; sourceOf: (base: string) => string | null }[] = [
-    { dir: config.snapshots.dir, kind: 'snapshot', sourceOf: (b) => sourceOfBase.get(b) ?? null },
-    { dir: config.root.archiveDir, kind: 'root', sourceOf: (b) => (b === rootBase ? config.root.subvolume : null) },
-  ];
-  for (const { dir, kind, sourceOf } of dirs) {
-    for (const name of readDirNames(join(top, dir)).sort()) {
-      const rel = `${dir}/${name}`;
-      const sv = byPath.get(rel);
-      const parsed = parseName(name);
-      // A subvolume whose listed path cannot be trusted (a newline, control bytes,
-      // invalid UTF-8, a forged line) is left alone: shown, never acted on.
-      if (sv?.odd) {
-        inv.foreign.push({ dir, name, rel, subvolume: true, why: `odd name: ${sv.odd}` });
-        continue;
-      }
-      if (!sv || !parsed) {
-        inv.foreign.push({ dir, name, rel, subvolume: !!sv, why: !sv ? 'not a subvolume' : 'name is not <base>.<YYYYMMDD>T<HHMMSS><+hhmm>[_N]' });
-        continue;
-      }
-      const entry: Entry = {
-        kind,
-        dir,
-        name,
-        rel,
-        path: join(top, rel),
-        source: sourceOf(parsed.base),
-        instant: parsed.instant,
-        seq: parsed.seq,
-        uuid: sv.uuid,
-        btrfsId: sv.id,
-        cgen: sv.cgen,
-        readonly: sv.readonly,
-        pinned: pins.has(sv.uuid),
-        tag: meta.tags[sv.uuid] ?? null,
-      };
-      // An archived root is writable from the initrd's rename until adoption makes it
-      // read-only: it is ours when a wipe's record names it.
-      if (!sv.readonly && !(kind === 'root' && wipeMade().has(rel))) {
-        inv.foreign.push({ dir, name, rel, subvolume: true, why: 'writable: pantheragent only makes read-only snapshots and archived roots', writable: entry });
-        continue;
-      }
-      (kind === 'snapshot' ? inv.snapshots : inv.roots).push(entry);
+  const sourceOf = (kind: Entry['kind'], base: string) => (kind === 'snapshot' ? (sourceOfBase.get(base) ?? null) : base === rootBase ? config.root.subvolume : null);
+  return (dir, kind, name) => {
+    const rel = `${dir}/${name}`;
+    const sv = byPath.get(rel);
+    const parsed = parseName(name);
+    // A subvolume whose listed path cannot be trusted (a newline, control bytes,
+    // invalid UTF-8, a forged line) is left alone: shown, never acted on.
+    if (sv?.odd) return { foreign: { dir, name, rel, subvolume: true, why: `odd name: ${sv.odd}` } };
+    if (!sv || !parsed) {
+      return { foreign: { dir, name, rel, subvolume: !!sv, why: !sv ? 'not a subvolume' : 'name is not <base>.<YYYYMMDD>T<HHMMSS><+hhmm>[_N]' } };
     }
-  }
-  const order = (a: Entry, b: Entry) => a.instant - b.instant || a.seq - b.seq || compareStrings(a.name, b.name);
-  inv.snapshots.sort(order);
-  inv.roots.sort(order);
-  return inv;
+    const entry: Entry = {
+      kind,
+      dir,
+      name,
+      rel,
+      path: join(top, rel),
+      source: sourceOf(kind, parsed.base),
+      instant: parsed.instant,
+      seq: parsed.seq,
+      uuid: sv.uuid,
+      btrfsId: sv.id,
+      cgen: sv.cgen,
+      readonly: sv.readonly,
+      pinned: pins.has(sv.uuid),
+      tag: meta.tags[sv.uuid] ?? null,
+    };
+    // An archived root is writable from the initrd's rename until adoption makes it
+    // read-only: it is ours when a wipe's record names it.
+    if (!sv.readonly && !(kind === 'root' && wipeMade().has(rel))) {
+      return { foreign: { dir, name, rel, subvolume: true, why: 'writable: pantheragent only makes read-only snapshots and archived roots', writable: entry } };
+    }
+    return { entry };
+  };
 }
 
 type Row = { uuid: string; kind: string; dir: string; name: string; source: string | null; btrfs_id: number; readonly: number; instant: number | null; seq: number; pinned: number; tag: string | null };
@@ -129,23 +168,32 @@ const sameRow = (a: Row, b: Row) => (Object.keys(b) as (keyof Row)[]).every((k) 
  * Make the index equal to the inventory; record what appeared and vanished. Only rows
  * that differ are written (an hourly run over 1,000 unchanged snapshots writes none),
  * in one IMMEDIATE transaction so that concurrent writers queue on busy_timeout.
+ * `scope`: only these paths changed (what the agent itself just made or deleted), so
+ * only their rows are read and compared.
  */
-export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { added: number; removed: number; changed: number } {
+export function reconcileIndex(db: Db, inv: Inventory, now = Date.now(), scope?: ReadonlySet<string>): { added: number; removed: number; changed: number } {
   let added = 0;
   let removed = 0;
   let changed = 0;
-  const known = new Map((db.prepare('SELECT uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag FROM subvolumes').all() as Row[]).map((r) => [r.uuid, r]));
-  const wanted = [...inv.snapshots, ...inv.roots].map(rowOf);
+  const COLUMNS = 'SELECT uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag FROM subvolumes';
+  const rows = scope
+    ? [...scope].flatMap((rel) => statement(db, `${COLUMNS} WHERE dir || '/' || name = ?`).all(rel) as Row[])
+    : (statement(db, COLUMNS).all() as Row[]);
+  const known = new Map(rows.map((r) => [r.uuid, r]));
+  const wanted = [...inv.snapshots, ...inv.roots].filter((e) => !scope || scope.has(e.rel)).map(rowOf);
   const writes = wanted.filter((r) => !known.has(r.uuid) || !sameRow(known.get(r.uuid)!, r));
   const seen = new Set(wanted.map((r) => r.uuid));
   const gone = [...known.values()].filter((r) => !seen.has(r.uuid));
   if (writes.length === 0 && gone.length === 0) return { added, removed, changed };
   db.transaction(() => {
-    const upsert = db.prepare(`INSERT INTO subvolumes (uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag, first_seen, last_seen)
+    const upsert = statement(
+      db,
+      `INSERT INTO subvolumes (uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag, first_seen, last_seen)
       VALUES (@uuid, @kind, @dir, @name, @source, @btrfs_id, @readonly, @instant, @seq, @pinned, @tag, @now, @now)
       ON CONFLICT (uuid) DO UPDATE SET kind = excluded.kind, dir = excluded.dir, name = excluded.name, source = excluded.source,
         btrfs_id = excluded.btrfs_id, readonly = excluded.readonly, instant = excluded.instant, seq = excluded.seq,
-        pinned = excluded.pinned, tag = excluded.tag, last_seen = excluded.last_seen`);
+        pinned = excluded.pinned, tag = excluded.tag, last_seen = excluded.last_seen`,
+    );
     for (const r of writes) {
       if (known.has(r.uuid)) changed++;
       else {
@@ -154,7 +202,7 @@ export function reconcileIndex(db: Db, inv: Inventory, now = Date.now()): { adde
       }
       upsert.run({ ...r, now });
     }
-    const del = db.prepare('DELETE FROM subvolumes WHERE uuid = ?');
+    const del = statement(db, 'DELETE FROM subvolumes WHERE uuid = ?');
     for (const row of gone) {
       del.run(row.uuid);
       removed++;

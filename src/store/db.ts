@@ -225,6 +225,17 @@ export function migrate(db: Db): void {
   }).immediate();
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, prepared once per connection: preparing costs more than a small write. */
+export function statement(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let st = byText.get(sql);
+  if (!st) byText.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
 export function recordEvent(db: Db, kind: string, subject: string, details: Record<string, unknown> = {}, at = Date.now()): void {
-  db.prepare('INSERT INTO events (at, kind, subject, details) VALUES (?, ?, ?, ?)').run(at, kind, subject, JSON.stringify(details));
+  statement(db, 'INSERT INTO events (at, kind, subject, details) VALUES (?, ?, ?, ?)').run(at, kind, subject, JSON.stringify(details));
 }

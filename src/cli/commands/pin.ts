@@ -32,7 +32,7 @@ export async function setPinned(ctx: CommandContext, pinned: boolean): Promise<C
   const entry = findEntry(agent, ctx.args[0]!);
   const changed = setMetaPinned(agent.top, agent.inventory.subvolumes, entry.uuid, pinned);
   // Only meta.json changed: the same listing, pins read again.
-  agent.forget([]);
+  agent.reread([entry.rel]);
   const verb = pinned ? 'pinned' : 'unpinned';
   return {
     json: { path: entry.rel, name: entry.name, uuid: entry.uuid, pinned, changed },
