@@ -105,9 +105,10 @@ export function checkAll(rels: string[], guard: DeleteGuard): { allowed: Checked
 }
 
 /**
- * The act half: per batch, one fresh listing and mount check, then one delete by id
- * each (the last of the batch waits for the transaction commit). What changed since
- * its check is refused.
+ * The act half: per batch, one fresh listing (for the first batch, `firstListing` when
+ * the caller has one from moments ago) and mount check, then one delete by id each
+ * (the last of the batch waits for the transaction commit). What changed since its
+ * check is refused.
  */
 export function deleteChecked(top: string, checked: CheckedSubvolume[], out: DeleteOutcome, opts: DeleteOptions = {}): void {
   const size = opts.batch ?? 32;
