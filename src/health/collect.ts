@@ -54,16 +54,17 @@ async function powerFact(config: Config, deps: CollectDeps): Promise<Fact<PowerS
   return summarize ? gatherAsync(() => summarize(config)) : { ok: false, why: 'the power summary is not available in this build' };
 }
 
+/** What every state document starts with. */
+function header(config: Config, now: number) {
+  return { version: 1 as const, agentVersion: VERSION, host: config.host, collectedAt: iso(now), thresholds: resolveThresholds(config) };
+}
+
 /** The state when the filesystem could not be opened at all: every fact from it is unknown, with that reason. */
 export async function unavailableState(config: Config, reason: string, deps: CollectDeps = {}): Promise<HealthState> {
   const now = (deps.now ?? Date.now)();
   const why = `the Btrfs filesystem could not be opened: ${reason}`;
   return {
-    version: 1,
-    agentVersion: VERSION,
-    host: config.host,
-    collectedAt: iso(now),
-    thresholds: resolveThresholds(config),
+    ...header(config, now),
     snapshots: { ok: false, why },
     wipe: { ok: false, why },
     retention: { ok: false, why },
@@ -99,11 +100,7 @@ export async function collectState(agent: Agent, deps: CollectDeps = {}): Promis
     : { ok: false, why: 'drift results are not available in this build' };
   const power = await powerFact(config, deps);
   return {
-    version: 1,
-    agentVersion: VERSION,
-    host: config.host,
-    collectedAt: iso(now),
-    thresholds: resolveThresholds(config),
+    ...header(config, now),
     snapshots,
     wipe: gather(() => wipeFact(agent.lastWipe())),
     retention,
