@@ -68,7 +68,7 @@ export function listSubvolumesWith(top: string, readonly: (s: SubvolumeInfo) => 
  * /proc/<pid>/fd/<n> of a descriptor opened with O_NOFOLLOW, so a link or a rename
  * swapped in after this point cannot redirect what a child process acts on.
  */
-function withPinnedDir<T>(path: string, fn: (pinned: string) => T): T {
+function withPinnedDir<T>(path: string, fn: (pinned: string, fd: number) => T): T {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -78,7 +78,7 @@ function withPinnedDir<T>(path: string, fn: (pinned: string) => T): T {
     throw e;
   }
   try {
-    return fn(`/proc/${process.pid}/fd/${fd}`);
+    return fn(`/proc/${process.pid}/fd/${fd}`, fd);
   } finally {
     closeSync(fd);
   }
@@ -86,8 +86,8 @@ function withPinnedDir<T>(path: string, fn: (pinned: string) => T): T {
 
 /** Runs btrfs on a pinned subvolume after checking that it is subvolume `expectId` (when given). */
 function onSubvolume(path: string, expectId: number | undefined, args: (pinned: string) => string[]): void {
-  withPinnedDir(path, (pinned) => {
-    if (fstatSync(Number(pinned.slice(pinned.lastIndexOf('/') + 1))).ino !== 256) throw new RefusedError(`refusing to act on ${path}: it is not a subvolume`, { path });
+  withPinnedDir(path, (pinned, fd) => {
+    if (fstatSync(fd).ino !== 256) throw new RefusedError(`refusing to act on ${path}: it is not a subvolume`, { path });
     if (expectId !== undefined) {
       const id = Number(btrfs('inspect-internal', 'rootid', pinned).trim());
       if (id !== expectId) throw new RefusedError(`refusing to act on ${path}: it is now subvolume ${id}, not ${expectId} as planned (it was replaced)`, { path, expectId, id });

@@ -75,7 +75,7 @@ export function ensureTopLevel(opts: { configured: string | null; device: string
 }
 
 /** The MAJOR:MINOR of the filesystem mounted at `mountPoint` (the last mount there). */
-export function filesystemDev(mounts: MountInfo[], mountPoint: string): string | null {
+function filesystemDev(mounts: MountInfo[], mountPoint: string): string | null {
   return mounts.filter((x) => x.mountPoint === mountPoint).pop()?.dev ?? null;
 }
 
@@ -86,7 +86,7 @@ export function filesystemDev(mounts: MountInfo[], mountPoint: string): string |
  * root (EACCES) is skipped too. Anything else unreadable throws, so that a caller
  * deciding "is it mounted?" fails closed.
  */
-export function mountsInEveryNamespace(procRoot = '/proc'): MountInfo[][] {
+function mountsInEveryNamespace(procRoot = '/proc'): MountInfo[][] {
   const seen = new Set<string>();
   const out: MountInfo[][] = [];
   for (const pid of readdirSync(procRoot)) {
@@ -113,7 +113,7 @@ export function mountsInEveryNamespace(procRoot = '/proc'): MountInfo[][] {
 }
 
 /** Subvolume ids of the filesystem `dev` (MAJOR:MINOR) mounted in any mount namespace of the host, with their mount points. */
-export function mountedSubvolsAnywhere(dev: string, namespaces = mountsInEveryNamespace()): Map<number, string[]> {
+function mountedSubvolsAnywhere(dev: string, namespaces: MountInfo[][]): Map<number, string[]> {
   const where = new Map<number, string[]>();
   for (const mounts of namespaces) {
     for (const m of mounts) {
@@ -132,5 +132,5 @@ export function mountedSubvolsAnywhere(dev: string, namespaces = mountsInEveryNa
 export function mountedAnywhere(top: string): Map<number, string[]> {
   const dev = filesystemDev(readMounts(), top);
   if (dev === null) throw new RefusedError(`${top} is not a mount point: cannot tell which subvolumes are mounted, so nothing is deleted or changed.`);
-  return mountedSubvolsAnywhere(dev);
+  return mountedSubvolsAnywhere(dev, mountsInEveryNamespace());
 }

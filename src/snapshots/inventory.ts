@@ -213,7 +213,7 @@ export function reconcileIndex(db: Db, inv: Inventory, now = Date.now(), scope?:
 }
 
 /** A name more than this ahead of the clock is "in the future" (a clock that was wrong); less is ordinary skew. */
-export const FUTURE_SLACK_MS = 5 * 60_000;
+const FUTURE_SLACK_MS = 5 * 60_000;
 
 /** Snapshots and archived roots whose names are dated after `now`: shown as a warning by status and health. */
 export function futureDated(inv: Inventory, now: number): Entry[] {

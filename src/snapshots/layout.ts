@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { RefusedError } from '../errors.js';
 
 /** The config field naming each path from the top level, for error messages. */
-export function configuredPaths(config: Config): { field: string; rel: string }[] {
+function configuredPaths(config: Config): { field: string; rel: string }[] {
   return [
     { field: 'root.subvolume', rel: config.root.subvolume },
     { field: 'root.blank', rel: config.root.blank },

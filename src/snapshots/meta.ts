@@ -32,7 +32,6 @@ const v2 = z.strictObject({
 const v1 = z.strictObject({ version: z.literal(1), pins: z.array(z.string()), tags: z.record(z.string(), z.string()) });
 
 export type Meta = z.infer<typeof v2>;
-export type PendingMark = z.infer<typeof pendingSchema>;
 
 export const agentDir = (top: string) => join(top, '.pantheragent');
 const metaPath = (top: string) => join(agentDir(top), 'meta.json');
@@ -40,7 +39,7 @@ const metaPath = (top: string) => join(agentDir(top), 'meta.json');
 /** Unbound pending marks older than this belong to snapshots that were never made. */
 const PENDING_TTL_MS = 86_400_000;
 
-/** The file as written, for normalize(): raw version 1 or 2. */
+/** The file as written: version 1 (by path) or 2 (by UUID). */
 type Stored = { version: 1; pins: string[]; tags: Record<string, string> } | Meta;
 
 function readStored(top: string): Stored {
