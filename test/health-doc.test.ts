@@ -60,7 +60,7 @@ test('the document: snapshot ages against their thresholds', () => {
   const late = doc({}, NOW + 25 * 3600 * 1000);
   assert.equal(check(late, 'snapshots:age', '@persist').status, 'fail');
   assert.equal(late.status, 'fail');
-  assert.match(late.output!, /snapshots:age @persist: newest snapshot @persist\.\S+ is 25\.2h old \(fail after 24h\)/);
+  assert.match(late.output!, /snapshots:age @persist: newest snapshot @persist\.\S+ is 25h 10m old \(fail after 24h\)/);
   const none = doc({ snapshots: { ok: true, value: [{ source: '@persist', count: 0, newest: null }] } });
   assert.equal(check(none, 'snapshots:age', '@persist').status, 'warn');
   assert.equal(check(none, 'snapshots:age', '@home').status, 'warn', 'a configured source missing from the facts');

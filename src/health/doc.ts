@@ -6,6 +6,7 @@
 // one document, with no counters or histograms kept over time, so a client library
 // (prom-client: a registry, process collectors, one more dependency to load in the
 // endpoint) would buy nothing that the escaping function below does not.
+import { formatAge } from '../cli/output.js';
 import { DRIFT_KINDS } from '../drift/types.js';
 import type { ReadState } from './publish.js';
 import type { HealthState } from './state.js';
@@ -35,12 +36,8 @@ export interface HealthDocument {
 const RANK: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
 const worst = (xs: Status[]): Status => xs.reduce<Status>((a, b) => (RANK[b] > RANK[a] ? b : a), 'pass');
 
-function age(seconds: number): string {
-  if (seconds < 90) return `${Math.round(seconds)}s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 2 * 86400) return `${(seconds / 3600).toFixed(1).replace(/\.0$/, '')}h`;
-  return `${(seconds / 86400).toFixed(1).replace(/\.0$/, '')}d`;
-}
+/** Ages in outputs read as `status` and `list` show them. */
+const age = (seconds: number) => formatAge(seconds * 1000);
 
 function snapshotChecks(s: HealthState, now: number): HealthCheck[] {
   const sources = Object.keys(s.thresholds.snapshots);
