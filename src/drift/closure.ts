@@ -9,6 +9,7 @@ import { flakeAttribute, rebuildCommand } from './flake.js';
 import { linkExists, named, resolveIn } from './paths.js';
 import { lastLine, runTool } from './proc.js';
 import { CURRENT } from './reboot.js';
+import { plural } from '../util/text.js';
 
 const NIX_FLAGS = ['--extra-experimental-features', 'nix-command flakes'];
 const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[^/\s]+$/;
@@ -38,7 +39,7 @@ export function compareClosure(f: ClosureFacts): Verdict {
   const e = f.expected;
   const base = { current: f.current, expected: e.toplevel, from: e.from, revision: e.revision, flake: f.flake };
   if (e.toplevel === f.current) return ok(`the running system is the one the flake declares (${named(f.current, f.current)})`, base);
-  const changes = f.packages ? `; ${f.packages.length} package change${f.packages.length === 1 ? '' : 's'}` : '';
+  const changes = f.packages ? `; ${plural(f.packages.length, 'package change')}` : '';
   return drift(`running ${named(f.current, e.toplevel)}, the flake declares ${named(e.toplevel, f.current)}${changes}`, {
     ...base,
     packages: f.packages?.slice(0, PACKAGES_KEPT) ?? null,

@@ -66,12 +66,6 @@ export function storeName(path: string): string | null {
   return STORE_PATH.exec(path)?.[2] ?? null;
 }
 
-/** "/nix/store/<hash>-linux-6.12.9-modules/lib" -> "/nix/store/<hash>-linux-6.12.9-modules". */
-export function storeItem(path: string): string | null {
-  const m = STORE_PATH.exec(path);
-  return m ? m[0] : null;
-}
-
 /** A store path's name for a summary, with the start of its hash when `other` has the same name. */
 export function named(p: string, other: string): string {
   const name = storeName(p);

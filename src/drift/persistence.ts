@@ -1,9 +1,10 @@
 // `persistence`: every declared persistent path exists in persistent storage and is
 // mounted where it is declared: a bind mount of the storage copy (per the mount table),
 // or a symlink to it. Reads /proc/self/mountinfo and the two paths; changes nothing.
-import { lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
-import { parseMountInfo, type MountInfo } from '../btrfs/parse.js';
+import { readMounts } from '../btrfs/mounts.js';
+import type { MountInfo } from '../btrfs/parse.js';
 import type { KindCheck, Verdict } from './kind.js';
 import { drift, ok, unknown } from './kind.js';
 
@@ -100,7 +101,7 @@ function realParent(path: string): string {
 export function readPersistenceFacts(systemRoot: string, persistence: { storage: string; directories: string[]; files: string[] }): PersistenceFacts {
   // Mount points in the table are paths of this process's namespace, so everything below
   // compares host paths (systemRoot + declared); link targets are read as the system sees them.
-  const mounts = parseMountInfo(readFileSync(join(systemRoot, 'proc/self/mountinfo'), 'utf8'));
+  const mounts = readMounts(systemRoot);
   const declared = [...persistence.directories.map((p) => ({ path: p, kind: 'directory' as const })), ...persistence.files.map((p) => ({ path: p, kind: 'file' as const }))];
   const paths = declared.map(({ path, kind }): PathFacts => {
     const storedAt = posix.join(persistence.storage, path);

@@ -10,6 +10,7 @@ import { git, rebuildCommand, type FlakeRevision } from './flake.js';
 import { resolveIn } from './paths.js';
 import { lastLine, runTool } from './proc.js';
 import { CURRENT } from './reboot.js';
+import { plural } from '../util/text.js';
 
 export interface RunningRevision {
   /** The commit (full or abbreviated); null when the system only says "dirty". */
@@ -75,7 +76,6 @@ export async function readRunningRevision(systemRoot: string, signal: AbortSigna
 const DIRTY_KEPT = 20;
 const short = (rev: string) => rev.slice(0, 7);
 const sameCommit = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 export function compareRevision(f: RevisionFacts): Verdict {
   if ('why' in f.running) return unknown(f.running.why);

@@ -21,7 +21,6 @@ export interface DriftStanding extends DriftCheck {
 /** Changes kept per kind: enough for "when did this start", bounded for a check that flaps. */
 const CHANGES_KEPT = 200;
 
-const iso = isoTime;
 const order = (k: string) => DRIFT_KINDS.indexOf(k as DriftKind);
 
 interface LatestRow {
@@ -42,7 +41,7 @@ function standings(db: Db): DriftStanding[] {
   return rows
     .filter((r) => isKind(r.kind)) // a kind a newer version stored and this one does not know
     .sort((a, b) => order(a.kind) - order(b.kind))
-    .map((r) => ({ kind: r.kind as DriftKind, status: r.status, summary: r.summary, details: JSON.parse(r.details) as Record<string, unknown>, measuredAt: iso(r.measured_at), since: iso(r.since) }));
+    .map((r) => ({ kind: r.kind as DriftKind, status: r.status, summary: r.summary, details: JSON.parse(r.details) as Record<string, unknown>, measuredAt: isoTime(r.measured_at), since: isoTime(r.since) }));
 }
 
 /** The latest stored result per kind, in DRIFT_KINDS order; [] when drift never ran. */
@@ -61,7 +60,7 @@ export function readDriftChanges(db: Db, opts: { kinds?: DriftKind[]; limit?: nu
   return rows
     .filter((r) => isKind(r.kind) && (!opts.kinds || opts.kinds.includes(r.kind)))
     .slice(0, opts.limit ?? Infinity)
-    .map((r) => ({ kind: r.kind as DriftKind, at: iso(r.at), previous: r.previous, status: r.status, summary: r.summary }));
+    .map((r) => ({ kind: r.kind as DriftKind, at: isoTime(r.at), previous: r.previous, status: r.status, summary: r.summary }));
 }
 
 export function storeDrift(db: Db, checks: DriftCheck[]): void {

@@ -4,6 +4,7 @@ import { ParseError } from '../errors.js';
 import type { KindCheck, Verdict } from './kind.js';
 import { drift, ok, unknown } from './kind.js';
 import { runTool } from './proc.js';
+import { plural } from '../util/text.js';
 
 const unitRow = z.object({ unit: z.string().min(1), load: z.string(), active: z.string(), sub: z.string(), description: z.string() });
 export type FailedUnit = z.output<typeof unitRow>;
@@ -29,7 +30,7 @@ const SHOWN = 5;
 export function compareUnits(units: FailedUnit[]): Verdict {
   if (!units.length) return ok('no failed units');
   const names = units.map((u) => u.unit);
-  return drift(`${units.length} failed unit${units.length === 1 ? '' : 's'}: ${names.slice(0, SHOWN).join(', ')}${units.length > SHOWN ? ', …' : ''}`, {
+  return drift(`${plural(units.length, 'failed unit')}: ${names.slice(0, SHOWN).join(', ')}${units.length > SHOWN ? ', …' : ''}`, {
     units: units.map((u) => ({ unit: u.unit, load: u.load, active: u.active, sub: u.sub, description: u.description })),
     run: `systemctl status ${names[0]}; journalctl -b -u ${names[0]}`,
   });
