@@ -4,7 +4,7 @@
 // on its own: one that fails becomes "unknown, because ..." and the rest still count.
 import type { Agent } from '../agent.js';
 import { freeSpace } from '../btrfs/btrfs.js';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../cli/version.js';
 import type { Config } from '../config/schema.js';
 import type { DriftCheck } from '../drift/types.js';
 import type { PowerSummary } from '../power/drift.js';

@@ -1,6 +1,6 @@
 // The health document for people: one line per check, worst first.
 import { bold, dim, green, red, table, yellow } from '../cli/output.js';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../cli/version.js';
 import { countChecks, healthDocument, type HealthDocument, type Status } from './doc.js';
 import { readState } from './publish.js';
 

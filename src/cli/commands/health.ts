@@ -6,7 +6,7 @@ import { collectState, unavailableState } from '../../health/collect.js';
 import { healthDocument } from '../../health/doc.js';
 import { readState, statePath, type ReadState } from '../../health/publish.js';
 import { healthHuman } from '../../health/view.js';
-import { VERSION } from '../help.js';
+import { VERSION } from '../version.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {

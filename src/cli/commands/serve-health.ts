@@ -3,7 +3,7 @@
 // filesystem of the agent's. Runs until SIGTERM or SIGINT.
 import { ConfigError } from '../../errors.js';
 import { HealthServer } from '../../health/server.js';
-import { VERSION } from '../help.js';
+import { VERSION } from '../version.js';
 import type { CommandContext, CommandResult } from '../command.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {

@@ -1,6 +1,6 @@
 import { freeSpace } from '../../btrfs/btrfs.js';
 import { currentPlan } from '../../retention/prune.js';
-import { VERSION } from '../help.js';
+import { VERSION } from '../version.js';
 import { futureDated } from '../../snapshots/inventory.js';
 import { bold, formatAge, formatBytes, isoTime, red, table, yellow } from '../output.js';
 import type { CommandContext, CommandResult } from '../command.js';
