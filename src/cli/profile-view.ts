@@ -43,10 +43,10 @@ export function inspectionJson(root: string, v: Inspection) {
   };
 }
 
-export function applicationJson(root: string, a: Application, how: 'auto' | 'apply') {
+export function applicationJson(root: string, a: Application) {
   return {
     enabled: true,
-    how,
+    how: a.how,
     profile: a.profile,
     why: a.why,
     held: a.held,

@@ -24,12 +24,15 @@ export function profileFor(power: PowerConfig, source: PowerSource): { profile: 
     : { profile: power.onAC, why: source.onBattery === false ? 'power.onAC: on AC power' : 'power.onAC: no battery or adapter found (treated as AC)' };
 }
 
+/** `last` was named with `profile apply` on this same power source, so it still holds. */
+const holds = (last: PowerState | null, source: PowerSource): last is PowerState => !!last && last.how === 'apply' && last.onBattery === source.onBattery;
+
 /**
  * What should be applied now: a profile named with `profile apply` holds until the power
  * source changes (as the udev rule would then run `profile auto`); otherwise the config decides.
  */
 export function expectedProfile(power: PowerConfig, source: PowerSource, last: PowerState | null): { profile: ProfileName; why: string } {
-  if (last && last.how === 'apply' && last.onBattery === source.onBattery) {
+  if (holds(last, source)) {
     return { profile: last.profile, why: `set by 'profile apply' at ${last.appliedAt}; holds until the power source changes` };
   }
   return profileFor(power, source);
@@ -91,6 +94,8 @@ export interface Application {
   why: string;
   /** The profile is one named earlier with `profile apply NAME`, still held (same power source). */
   held: boolean;
+  /** As power.json records it: apply when named now or held, else auto. */
+  how: PowerState['how'];
   model: { name: ModelName; why: string };
   source: PowerSource;
   knobs: KnobReport[];
@@ -110,7 +115,7 @@ export function applyProfile(power: PowerConfig, io: SysfsIO, name: ProfileName 
   const model = resolveModel(power, facts);
   const source = powerSource(facts.supplies);
   const chosen = name ? { profile: name, why: "named on the command line ('profile apply')" } : expectedProfile(power, source, last);
-  const held = !name && !!last && last.how === 'apply' && last.onBattery === source.onBattery;
+  const held = !name && holds(last, source);
   const knobs = plan(power, facts, model.model, chosen.profile, source);
   const steps = runSteps(io, orderSteps(knobs));
   const reports = verify(io, knobs, steps);
@@ -119,6 +124,7 @@ export function applyProfile(power: PowerConfig, io: SysfsIO, name: ProfileName 
     profile: chosen.profile,
     why: chosen.why,
     held,
+    how: name || held ? 'apply' : 'auto',
     model: { name: model.model, why: model.why },
     source,
     knobs: reports,

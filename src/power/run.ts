@@ -36,7 +36,7 @@ export function applyAndRecord(
     failpoint('power.before-record');
     writePowerState(config.runtimeDir, {
       profile: a.profile,
-      how: named || a.held ? 'apply' : 'auto',
+      how: a.how,
       onBattery: a.source.onBattery,
       model: a.model.name,
       appliedAt: new Date((opts.now ?? Date.now)()).toISOString(),

@@ -56,7 +56,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const a = applyAndRecord(config, name ?? (sub === 'apply' ? 'expected' : 'auto'), { waitSeconds: waitSeconds(ctx), log: ctx.log, io });
   return {
     exitCode: a.failed.length ? ExitCode.failed : ExitCode.ok,
-    json: view.applicationJson(power.sysfsRoot, a, name || a.held ? 'apply' : 'auto'),
+    json: view.applicationJson(power.sysfsRoot, a),
     human: view.applicationHuman(a),
   };
 }
