@@ -15,7 +15,8 @@ import { failpoint } from '../util/failpoint.js';
 import { exists, isSubvolumeRoot } from '../util/fsutil.js';
 import { readMarkerLine, writeRollbackMarker } from '../wipe/files.js';
 import { checkMarkerName, WIPE_FILES } from '../wipe/plan.js';
-import { isMountedId } from './mounts.js';
+import { mountedAnywhere } from '../btrfs/mounts.js';
+import { mountPointsOf } from './mounts.js';
 import { dropTags, identity, requireId, tagPending, tagUuid } from './subvol.js';
 import { ROLLBACK_OP, ROLLBACK_TAGS, ROOT_ROLLBACK_OP, UNDO_OP, type RollbackPlan, type RollbackStep, type RootRollbackPlan } from './plan.js';
 
@@ -34,7 +35,7 @@ const at = (top: string, rel: string) => join(top, rel);
 /** Make the aside read-only unless something mounts it; true when it is read-only now. */
 function seal(agent: Agent, plan: RollbackPlan): boolean {
   const path = at(agent.top, plan.aside);
-  if (isMountedId(agent.top, plan.live.id)) return false;
+  if (mountPointsOf(agent.top, plan.live.id).length) return false;
   setReadonly(path, true, plan.live.id);
   return true;
 }
@@ -54,7 +55,7 @@ function act(agent: Agent, plan: RollbackPlan, step: RollbackStep, state: { rena
       createLive(top, plan);
       return;
     case 'seal-aside':
-      // The rollback itself is done: a seal that fails is retried by the next run (sealAsides), not a failed rollback.
+      // The rollback itself is done: a seal that fails is retried by the next mutating run (sealAsides), not a failed rollback.
       try {
         state.sealed = seal(agent, plan);
       } catch (e) {
@@ -161,15 +162,19 @@ export function recoverRollback(entry: JournalEntry, agent: Agent): void {
 
 /**
  * Asides left writable because something mounted them: read-only as soon as nothing
- * does (retention may delete only read-only subvolumes). Run by rollback and restore
- * before they plan; returns the paths sealed.
+ * does (retention may delete only read-only subvolumes). Run by every mutating
+ * openAgent, which refreshes the inventory when this returns any; returns the paths sealed.
  */
 export function sealAsides(agent: Agent): string[] {
   const sealed: string[] = [];
+  // Read only when there is an aside: every mutating run calls this.
+  let where: Map<number, string[]> | undefined;
   // Writable, an aside is listed with the foreign entries (the agent makes only read-only ones there).
   for (const f of agent.inventory.foreign) {
     const e = f.writable;
-    if (!e || e.tag !== ROLLBACK_TAGS.aside || isMountedId(agent.top, e.btrfsId)) continue;
+    if (!e || e.tag !== ROLLBACK_TAGS.aside) continue;
+    where ??= mountedAnywhere(agent.top);
+    if (mountPointsOf(agent.top, e.btrfsId, where).length) continue;
     try {
       setReadonly(e.path, true, e.btrfsId);
       recordEvent(agent.db, 'sealed', e.rel, { readonly: true });
@@ -178,7 +183,6 @@ export function sealAsides(agent: Agent): string[] {
       agent.log.warn({ err, path: e.rel }, `could not make ${e.rel} read-only; the next run tries again`);
     }
   }
-  if (sealed.length) agent.refresh();
   return sealed;
 }
 

@@ -42,13 +42,13 @@ export function loadedMountUnits(): Set<string> | null {
   );
 }
 
-/** Mount points of subvolume `id` (of the filesystem whose top level is at `top`), in every mount namespace, the agent's own top mount left out. */
-export function mountPointsOf(top: string, id: number): string[] {
-  return (mountedAnywhere(top).get(id) ?? []).filter((p) => p !== top);
-}
-
-export function isMountedId(top: string, id: number): boolean {
-  return mountPointsOf(top, id).length > 0;
+/**
+ * Mount points of subvolume `id` (of the filesystem whose top level is at `top`), in
+ * every mount namespace, the agent's own top mount left out. Pass `where` (one
+ * mountedAnywhere(top)) when asking for several ids: each reading visits every process.
+ */
+export function mountPointsOf(top: string, id: number, where: Map<number, string[]> = mountedAnywhere(top)): string[] {
+  return (where.get(id) ?? []).filter((p) => p !== top);
 }
 
 /** The mounts of subvolume `id`, each with its systemd units (null when systemd is not there to ask). */

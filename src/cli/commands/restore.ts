@@ -1,7 +1,6 @@
 // `restore PATH... --from SNAPSHOT|ARCHIVED_ROOT [--to DIR] [--persist] [--dry-run] [--yes]`.
 // Parsing and printing only: the facts and effects are in src/rollback/restore.ts.
 import { ExitCode, UsageError } from '../../errors.js';
-import { sealAsides } from '../../rollback/execute.js';
 import { executeRestore, gatherRestore } from '../../rollback/restore.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { restorePlanHuman, restorePlanJson, restoreResultHuman, restoreResultJson } from '../restore-view.js';
@@ -13,7 +12,6 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   if (ctx.args.length === 0) throw new UsageError('restore needs at least one PATH');
   const dryRun = o['dry-run'] === true;
   const agent = ctx.openAgent({ mutating: !dryRun });
-  if (!dryRun) sealAsides(agent);
   const plan = gatherRestore(agent, { paths: ctx.args, from, to: typeof o.to === 'string' ? o.to : null, persist: o.persist === true, now: Date.now() });
   const shown = restorePlanHuman(plan);
   const base = { dryRun, cancelled: false, plan: restorePlanJson(plan), result: null };

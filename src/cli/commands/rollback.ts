@@ -3,7 +3,7 @@
 // src/rollback/plan.ts, the effects in src/rollback/execute.ts.
 import type { Agent } from '../../agent.js';
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
-import { executeRollback, executeRootRollback, pendingRootRollback, sealAsides } from '../../rollback/execute.js';
+import { executeRollback, executeRootRollback, pendingRootRollback } from '../../rollback/execute.js';
 import { lastRollback, rollbackHistory } from '../../rollback/history.js';
 import { mountUses } from '../../rollback/mounts.js';
 import { planRollback, planRootRollback, ROOT_ROLLBACK_OP, type RollbackPlan, type RootRollbackPlan } from '../../rollback/plan.js';
@@ -143,9 +143,8 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   }
   if (o.cancel === true && what !== 'root') throw new UsageError('--cancel takes back a pending root rollback: rollback root --cancel');
   if (o.undo === true && to !== undefined) throw new UsageError('--undo takes no --to: it goes back to what the last rollback replaced');
+  // A mutating open also seals asides that nothing mounts any more (openAgent, sealAsides).
   const agent = ctx.openAgent({ mutating: !dryRun });
-  // Asides that were mounted when moved become read-only once nothing mounts them.
-  if (!dryRun) sealAsides(agent);
   if (o.undo === true) {
     const plan = planUndo(agent);
     return plan.kind === 'root' ? runRoot(ctx, agent, plan, dryRun) : runSubvolume(ctx, agent, plan, dryRun);
