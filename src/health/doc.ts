@@ -157,9 +157,14 @@ function powerCheck(s: HealthState): HealthCheck {
   return { ...base, observedValue: p.profile, status: problems.length ? 'warn' : 'pass', ...(problems.length ? { output: problems.join('; ') } : {}) };
 }
 
-function stateCheck(s: HealthState, now: number): HealthCheck {
+/** How old the published state is, and whether that is past health.staleAfter: /readyz, `health` and the state:age check share it. */
+export function stateAge(s: HealthState, now: number): { seconds: number; stale: boolean } {
   const seconds = Math.max(0, Math.round((now - Date.parse(s.collectedAt)) / 1000));
-  const stale = seconds > s.thresholds.staleAfterSeconds;
+  return { seconds, stale: seconds > s.thresholds.staleAfterSeconds };
+}
+
+function stateCheck(s: HealthState, now: number): HealthCheck {
+  const { seconds, stale } = stateAge(s, now);
   return {
     componentType: 'component',
     observedValue: seconds,

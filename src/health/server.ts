@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../util/log.js';
 import { discoverTailnet, isLoopback, isTailnet, LOOPBACK_ADDRESSES, unmapped } from './addresses.js';
-import { healthDocument, METRICS_CONTENT_TYPE, metricsText } from './doc.js';
+import { healthDocument, METRICS_CONTENT_TYPE, metricsText, stateAge } from './doc.js';
 import { allowedBy, whois, type WhoIs } from './localapi.js';
 import { readState, statePath, type ReadState } from './publish.js';
 
@@ -216,9 +216,9 @@ export class HealthServer {
       case '/readyz': {
         const { read } = this.state.get();
         if (!read.ok) return send(res, 503, 'text/plain; charset=utf-8', `not ready: ${read.why}\n`);
-        const age = (now - Date.parse(read.state.collectedAt)) / 1000;
-        if (age > read.state.thresholds.staleAfterSeconds) {
-          return send(res, 503, 'text/plain; charset=utf-8', `not ready: the health state is ${Math.round(age)}s old (stale after ${read.state.thresholds.staleAfterSeconds}s)\n`);
+        const age = stateAge(read.state, now);
+        if (age.stale) {
+          return send(res, 503, 'text/plain; charset=utf-8', `not ready: the health state is ${age.seconds}s old (stale after ${read.state.thresholds.staleAfterSeconds}s)\n`);
         }
         return send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
       }

@@ -3,7 +3,7 @@
 import { ExitCode } from '../../errors.js';
 import { PIECES } from '../../daemon/pieces.js';
 import { collectState, unavailableState } from '../../health/collect.js';
-import { healthDocument } from '../../health/doc.js';
+import { healthDocument, stateAge } from '../../health/doc.js';
 import { readState, statePath, type ReadState } from '../../health/publish.js';
 import { healthHuman } from '../../health/view.js';
 import { VERSION } from '../version.js';
@@ -15,7 +15,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   const published = readState(config.runtimeDir);
   let read: ReadState;
   let from: string;
-  if (published.ok && now - Date.parse(published.state.collectedAt) <= published.state.thresholds.staleAfterSeconds * 1000) {
+  if (published.ok && !stateAge(published.state, now).stale) {
     read = published;
     from = `published by the daemon in ${statePath(config.runtimeDir)}`;
   } else {
