@@ -5,8 +5,5 @@ import type { KindCheck } from './kind.js';
 
 export const profileCheck: KindCheck = {
   kind: 'profile',
-  check: async (ctx) => {
-    const r = await profileDrift(ctx.config);
-    return { status: r.status, summary: r.summary, details: r.details };
-  },
+  check: (ctx) => profileDrift(ctx.config),
 };
