@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { snapshotSubvolume } from '../btrfs/btrfs.js';
 import { run } from '../btrfs/exec.js';
-import { readMounts } from '../btrfs/mounts.js';
+import { mountedAnywhere, readMounts } from '../btrfs/mounts.js';
 import { AgentError, RefusedError, UsageError } from '../errors.js';
 import type { Entry } from '../snapshots/inventory.js';
 import { selectEntry } from '../snapshots/select.js';
@@ -42,18 +42,30 @@ function kindAt(path: string): NodeKind {
 }
 
 /** The snapshot seen by the containment rules: lstat and readlink below its root, nothing else. */
-export function snapshotReader(root: string): TreeReader {
+function snapshotReader(root: string): TreeReader {
   return { kind: (rel) => kindAt(rel ? join(root, rel) : root), readlink: (rel) => readlinkSync(join(root, rel), 'utf8') };
 }
 
 const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
 
+/** What one restore reads of the mounts, each read at most once: every namespace's (slow: every process), and this one's mount points. */
+interface Mounts {
+  anywhere(): Map<number, string[]>;
+  here(): string[];
+}
+
+function mountsOnce(top: string): Mounts {
+  let anywhere: Map<number, string[]> | undefined;
+  let here: string[] | undefined;
+  return { anywhere: () => (anywhere ??= mountedAnywhere(top)), here: () => (here ??= readMounts().map((m) => m.mountPoint)) };
+}
+
 /** The configured source whose live subvolume is mounted at a directory holding every path, if any. */
-function sourceOfPaths(agent: Agent, paths: string[]): { source: string; mountPoint: string } | null {
+function sourceOfPaths(agent: Agent, paths: string[], mounts: Mounts): { source: string; mountPoint: string } | null {
   for (const source of Object.keys(agent.config.snapshots.sources)) {
     const sv = agent.inventory.subvolumes.find((s) => s.path === source);
     if (!sv) continue;
-    for (const mp of mountPointsOf(agent.top, sv.id)) {
+    for (const mp of mountPointsOf(agent.top, sv.id, mounts.anywhere())) {
       if (paths.every((p) => isUnder(p, mp))) return { source, mountPoint: mp };
     }
   }
@@ -61,13 +73,13 @@ function sourceOfPaths(agent: Agent, paths: string[]): { source: string; mountPo
 }
 
 /** --from: a name or path of any snapshot or archived root; a keyword or age within the paths' source (or the archived roots). */
-export function resolveFrom(agent: Agent, selector: string, paths: string[], now: number): Entry {
+function resolveFrom(agent: Agent, selector: string, paths: string[], now: number, mounts: Mounts): Entry {
   const all = [...agent.inventory.snapshots, ...agent.inventory.roots];
   const named = all.filter((e) => e.name === selector || e.rel === selector);
   if (named.length === 1) return named[0]!;
   const rootSource = agent.config.root.subvolume;
   const roots = agent.inventory.roots.filter((e) => e.source === rootSource);
-  const owner = selector === 'previous-boot' ? null : sourceOfPaths(agent, paths);
+  const owner = selector === 'previous-boot' ? null : sourceOfPaths(agent, paths, mounts);
   const scope = owner ? agent.inventory.snapshots.filter((e) => e.source === owner.source) : roots;
   const what = owner ? `snapshot of ${owner.source} (mounted at ${owner.mountPoint})` : `archived root of ${rootSource}`;
   const sel = selectEntry(scope, selector, now, what);
@@ -76,10 +88,10 @@ export function resolveFrom(agent: Agent, selector: string, paths: string[], now
 }
 
 /** Path inside the snapshot for a requested path: below the source's mount point, or as given. */
-function insidePath(agent: Agent, from: Entry, path: string): string {
+function insidePath(agent: Agent, from: Entry, path: string, mounts: Mounts): string {
   if (from.kind === 'root' || !from.source) return path;
   const sv = agent.inventory.subvolumes.find((s) => s.path === from.source);
-  const mp = sv ? mountPointsOf(agent.top, sv.id).find((m) => isUnder(path, m)) : undefined;
+  const mp = sv ? mountPointsOf(agent.top, sv.id, mounts.anywhere()).find((m) => isUnder(path, m)) : undefined;
   return mp ? path.slice(mp === '/' ? 0 : mp.length) || '/' : path;
 }
 
@@ -136,8 +148,8 @@ function destBaseOf(agent: Agent, mode: RestoreMode, from: Entry, to: string | n
   return from.kind === 'root' ? agent.config.systemRoot : join(agent.top, from.source!);
 }
 
-function factsFor(agent: Agent, from: Entry, mode: RestoreMode, to: string | null, path: string): ItemFacts {
-  const inside = insidePath(agent, from, path);
+function factsFor(agent: Agent, from: Entry, mode: RestoreMode, to: string | null, path: string, mounts: Mounts): ItemFacts {
+  const inside = insidePath(agent, from, path, mounts);
   const c = resolveInside(inside, snapshotReader(from.path), from.rel);
   if (!c.ok) throw new RefusedError(`${path}: ${c.error}`, { path, reason: c.reason });
   const r = resolveDest(join(destBaseOf(agent, mode, from, to), c.rel));
@@ -148,9 +160,8 @@ function factsFor(agent: Agent, from: Entry, mode: RestoreMode, to: string | nul
     const rel = srcParents.slice(0, srcParents.length - r.missing.length + i + 1).join('/');
     return { path: p, like: rel && kindAt(join(from.path, rel)) === 'dir' ? join(from.path, rel) : null };
   });
-  const mounts = readMounts().map((m) => m.mountPoint);
   if (destKind !== 'missing') {
-    const inside = mounts.filter((m) => isUnder(m, r.dest));
+    const inside = mounts.here().filter((m) => isUnder(m, r.dest));
     if (inside.length) throw new RefusedError(`${r.dest} is or holds a mount point (${inside.join(', ')}): restore the files inside it instead`, { path });
   }
   // Files and links live in their parent's subvolume; a directory may be a subvolume itself.
@@ -174,7 +185,8 @@ export function gatherRestore(agent: Agent, req: RestoreRequest): RestorePlan {
   }
   if (req.to !== null && !req.to.startsWith('/')) throw new UsageError(`--to takes an absolute directory, not "${req.to}"`);
   if (req.to !== null && req.persist) throw new UsageError('--to and --persist name two different destinations: give one');
-  const from = resolveFrom(agent, req.from, req.paths, req.now);
+  const mounts = mountsOnce(agent.top);
+  const from = resolveFrom(agent, req.from, req.paths, req.now, mounts);
   if (!from.readonly) throw new RefusedError(`${from.rel} is writable (still mounted, or not adopted yet): restore reads only from read-only snapshots, which cannot change while they are read`);
   const mode: RestoreMode = req.to !== null ? 'to' : req.persist ? 'persist' : 'in-place';
   if (mode === 'persist' && from.kind !== 'root') throw new UsageError(`--persist copies paths of the ephemeral root into ${agent.config.persistence.storage}; ${from.rel} is a snapshot of ${from.source}, which is already persistent`);
@@ -184,7 +196,7 @@ export function gatherRestore(agent: Agent, req: RestoreRequest): RestorePlan {
     from: { rel: from.rel, name: from.name, kind: from.kind, source: from.source, path: from.path },
     mode,
     instant: req.now,
-    items: req.paths.map((p) => factsFor(agent, from, mode, req.to, p)),
+    items: req.paths.map((p) => factsFor(agent, from, mode, req.to, p, mounts)),
     snapshotDir: snapDir,
     managed: [agent.config.root.subvolume, ...Object.keys(agent.config.snapshots.sources)],
     taken: (n) => exists(join(agent.top, snapDir, n)),
