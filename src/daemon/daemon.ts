@@ -11,7 +11,6 @@ import { AgentError, LockedError } from '../errors.js';
 import { collectState, unavailableState } from '../health/collect.js';
 import { publishState } from '../health/publish.js';
 import type { HealthState } from '../health/state.js';
-import { resolveThresholds } from '../health/thresholds.js';
 import { openDb } from '../store/db.js';
 import type { Logger } from '../util/log.js';
 import type { Pieces } from './pieces.js';
@@ -60,11 +59,9 @@ export class Daemon {
     this.config = config;
   }
 
-  /** Loads and checks the config: the parts the schema cannot see (thresholds) included. */
+  /** Loads the config (loadConfig checks it across sections too: roles, health thresholds). */
   static load(opts: DaemonOptions): Config {
-    const config = opts.loadConfig(opts.configPath);
-    resolveThresholds(config, opts.configPath);
-    return config;
+    return opts.loadConfig(opts.configPath);
   }
 
   async start(): Promise<void> {

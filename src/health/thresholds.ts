@@ -1,5 +1,6 @@
 // Thresholds from config: snapshot ages per source derive from the snapshot timer's
 // period unless the config names them; free-space floors; staleness of the state.
+import type { ConfigIssue } from '../config/roles.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { CALENDAR_SHORTHANDS, parseDuration } from './settings.js';
@@ -22,10 +23,10 @@ export function periodOf(interval: string): number {
   return CALENDAR_SHORTHANDS[interval] ?? parseDuration(interval) ?? 3600;
 }
 
-/** Throws ConfigError (78) for overrides of unknown sources or warn >= fail: check-config cannot see across sections. */
-export function resolveThresholds(config: Config, file = 'the configuration'): Thresholds {
+/** The thresholds, and what is wrong with the overrides: sources that are not configured, warn >= fail. */
+function thresholdsOf(config: Config): { thresholds: Thresholds; issues: ConfigIssue[] } {
   const h = config.health;
-  const issues: { path: string; message: string }[] = [];
+  const issues: ConfigIssue[] = [];
   const sources = Object.keys(config.snapshots.sources);
   for (const key of Object.keys(h.snapshots)) {
     if (!sources.includes(key)) issues.push({ path: `health.snapshots[${JSON.stringify(key)}]`, message: `names no snapshot source (configured: ${sources.join(', ')})` });
@@ -40,12 +41,22 @@ export function resolveThresholds(config: Config, file = 'the configuration'): T
     snapshots[source] = { warnSeconds, failSeconds };
   }
   const failPercent = config.snapshots.minFreePercent;
-  if (issues.length) throw new ConfigError(file, issues);
-  return {
+  const thresholds = {
     snapshots,
     // A warn floor under the fail floor would never show: it is raised to it.
     freeSpace: { warnPercent: Math.max(h.freeSpaceWarnPercent, failPercent), failPercent },
     retentionPendingWarn: h.retentionPendingWarn,
     staleAfterSeconds: parseDuration(h.staleAfter)!,
   };
+  return { thresholds, issues };
+}
+
+/** The checks across sections that the schema cannot make: parseConfig makes them, beside the roles' (config/roles.ts). */
+export const thresholdIssues = (config: Config): ConfigIssue[] => thresholdsOf(config).issues;
+
+/** Throws ConfigError (78) for overrides of unknown sources or warn >= fail (a parsed config has neither). */
+export function resolveThresholds(config: Config, file = 'the configuration'): Thresholds {
+  const { thresholds, issues } = thresholdsOf(config);
+  if (issues.length) throw new ConfigError(file, issues);
+  return thresholds;
 }
