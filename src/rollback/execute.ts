@@ -17,7 +17,7 @@ import { readMarkerLine, writeRollbackMarker } from '../wipe/files.js';
 import { checkMarkerName, WIPE_FILES } from '../wipe/plan.js';
 import { mountedAnywhere } from '../btrfs/mounts.js';
 import { mountPointsOf } from './mounts.js';
-import { dropTags, identity, requireId, tagPending, tagUuid } from './subvol.js';
+import { dropTags, identity, requireId, rootIdOf, tagPending, tagUuid } from './subvol.js';
 import { ROLLBACK_OP, ROLLBACK_TAGS, ROOT_ROLLBACK_OP, UNDO_OP, type RollbackPlan, type RollbackStep, type RootRollbackPlan } from './plan.js';
 
 export interface RollbackResult {
@@ -136,8 +136,8 @@ export function recoverRollback(entry: JournalEntry, agent: Agent): void {
   const plan = entry.plan as RollbackPlan;
   const top = agent.top;
   const op = opOf(plan);
-  const aside = identity(at(top, plan.aside));
-  if (aside?.id !== plan.live.id) {
+  const aside = at(top, plan.aside);
+  if (!isSubvolumeRoot(aside) || rootIdOf(aside) !== plan.live.id) {
     untag(agent, plan);
     agent.journal.finish(entry.id, 'undone');
     recordEvent(agent.db, op, plan.source, { outcome: 'undone', recovered: true, target: plan.target.rel, journal: entry.id });

@@ -15,12 +15,12 @@ import { selectEntry } from '../snapshots/select.js';
 import { recordEvent } from '../store/db.js';
 import type { JournalEntry } from '../store/journal.js';
 import { failpoint } from '../util/failpoint.js';
-import { exists } from '../util/fsutil.js';
+import { exists, isSubvolumeRoot } from '../util/fsutil.js';
 import { resolveInside, type NodeKind, type TreeReader } from './contain.js';
 import { mountPointsOf } from './mounts.js';
 import { ROLLBACK_TAGS, type SubvolRef } from './plan.js';
 import { planRestore, RESTORE_OP, type ItemFacts, type RestoreItem, type RestoreMode, type RestorePlan, type RestoreStep } from './restore-plan.js';
-import { dropTags, identity, tagPending } from './subvol.js';
+import { dropTags, rootIdOf, tagPending } from './subvol.js';
 
 export interface RestoreRequest {
   paths: string[];
@@ -109,10 +109,8 @@ function resolveDest(dest: string): { dest: string; missing: string[] } {
 
 /** The subvolume of this filesystem that holds `path` (which exists), by id and then by st_dev: the same id on another filesystem does not count. */
 function holderOf(agent: Agent, path: string): SubvolRef | null {
-  const r = run('btrfs', ['inspect-internal', 'rootid', path], { allowFail: true });
-  if (r.code !== 0) return null;
-  const id = Number(r.stdout.trim());
-  const sv = agent.inventory.subvolumes.find((s) => s.id === id);
+  const id = rootIdOf(path);
+  const sv = id === null ? undefined : agent.inventory.subvolumes.find((s) => s.id === id);
   if (!sv) return null;
   try {
     if (lstatSync(join(agent.top, sv.path)).dev !== lstatSync(path).dev) return null;
@@ -373,7 +371,7 @@ function uuidOf(agent: Agent, rel: string): string {
  */
 function doneFromDisk(agent: Agent, plan: RestorePlan, progress: Set<string>): Set<string> {
   const done = new Set<string>();
-  for (const s of plan.safety) if (identity(join(agent.top, s.rel))) done.add(`safety:${s.rel}`);
+  for (const s of plan.safety) if (isSubvolumeRoot(join(agent.top, s.rel))) done.add(`safety:${s.rel}`);
   for (const it of plan.items) {
     const tmp = kindAt(it.tmp) !== 'missing';
     const old = kindAt(it.old) !== 'missing';

@@ -2,10 +2,21 @@
 // between check and act, a subvolume id cannot) and the tags of what they create.
 import { join } from 'node:path';
 import { showSubvolume } from '../btrfs/btrfs.js';
+import { run } from '../btrfs/exec.js';
 import { RefusedError } from '../errors.js';
 import type { SubvolumeInfo } from '../btrfs/parse.js';
 import { readMeta, writeMeta } from '../snapshots/meta.js';
 import { exists, isSubvolumeRoot } from '../util/fsutil.js';
+
+/**
+ * Id of the subvolume holding `path`, or null when btrfs cannot tell (not Btrfs, gone).
+ * One ioctl: where only the id is checked, this rather than identity(), whose
+ * `btrfs subvolume show` searches every subvolume of the filesystem for snapshots.
+ */
+export function rootIdOf(path: string): number | null {
+  const r = run('btrfs', ['inspect-internal', 'rootid', path], { allowFail: true });
+  return r.code === 0 ? Number(r.stdout.trim()) : null;
+}
 
 /** id and UUIDs of the subvolume at `path`, or null when it is not a subvolume. */
 export function identity(path: string): { id: number; uuid: string | null; parentUuid: string | null } | null {
@@ -16,9 +27,9 @@ export function identity(path: string): { id: number; uuid: string | null; paren
 
 /** Refuses unless `path` is still subvolume `id` (what the plan was made for). */
 export function requireId(path: string, rel: string, id: number): void {
-  const now = identity(path);
-  if (now?.id !== id) {
-    throw new RefusedError(`${rel} is no longer the subvolume the plan was made for (id ${id}, now ${now ? `id ${now.id}` : 'not a subvolume'}): nothing more was changed; run the command again`);
+  const now = isSubvolumeRoot(path) ? rootIdOf(path) : null;
+  if (now !== id) {
+    throw new RefusedError(`${rel} is no longer the subvolume the plan was made for (id ${id}, now ${now !== null ? `id ${now}` : 'not a subvolume'}): nothing more was changed; run the command again`);
   }
 }
 
