@@ -29,6 +29,7 @@ export function applyAndRecord(
   const io = opts.io ?? nodeSysfs(config.power.sysfsRoot);
   const lock = acquireLock(powerLockDir(config.runtimeDir), opts.waitSeconds, (pid) =>
     opts.log?.info({ holder: pid }, `waiting up to ${opts.waitSeconds}s for another profile run`),
+    'runtimeDir',
   );
   try {
     const named = name === 'auto' || name === 'expected' ? null : name;

@@ -2,8 +2,8 @@
 // truth: this database can be deleted or rolled back and is rebuilt by reconciliation.
 // Migrations are forward only; each runs in a transaction with its version bump.
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { UnavailableError } from '../errors.js';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { prepareDir } from './dir.js';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -129,21 +129,6 @@ export function isUnreadable(e: unknown): boolean {
   return UNREADABLE.has(code) || code.startsWith('SQLITE_CORRUPT') || /malformed|not a database/i.test((e as Error).message ?? '');
 }
 
-/** Makes stateDir, or says at once which path is wrong and why (never retries). */
-export function prepareStateDir(stateDir: string): void {
-  try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    // access(2) reports a read-only filesystem (EROFS) and an immutable directory (EPERM) even to root.
-    accessSync(stateDir, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new UnavailableError(`stateDir ${stateDir} is not a writable directory (${code}: ${(e as Error).message}): set stateDir to a writable directory on a real filesystem`, {
-      path: stateDir,
-      code,
-    });
-  }
-}
-
 /**
  * Opens (or creates) the index. A database SQLite cannot read (not a database, bad
  * pages found by quick_check, "malformed") is moved aside, never deleted, and a new
@@ -151,7 +136,7 @@ export function prepareStateDir(stateDir: string): void {
  * which is the truth. `onRebuild` is told where the old one went.
  */
 export function openDb(stateDir: string, onRebuild?: (movedTo: string, error: string) => void): Db {
-  prepareStateDir(stateDir);
+  prepareDir(stateDir, 'stateDir');
   const file = join(stateDir, 'state.db');
   try {
     return open(file);

@@ -4,7 +4,7 @@
 // until this process exits (however it exits, kill -9 included).
 import { spawnSync } from 'node:child_process';
 import { ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { prepareStateDir } from './db.js';
+import { prepareDir } from './dir.js';
 import { join } from 'node:path';
 import { LockedError, UnavailableError } from '../errors.js';
 
@@ -22,8 +22,8 @@ function holderPid(file: string): number | null {
   }
 }
 
-export function acquireLock(stateDir: string, waitSeconds: number, onWait?: (pid: number | null) => void): Lock {
-  prepareStateDir(stateDir);
+export function acquireLock(stateDir: string, waitSeconds: number, onWait?: (pid: number | null) => void, field = 'stateDir'): Lock {
+  prepareDir(stateDir, field);
   const file = join(stateDir, 'lock');
   const fd = openSync(file, 'a+', 0o600);
   const tryLock = (wait: number) =>
