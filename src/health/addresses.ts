@@ -44,7 +44,7 @@ export function isTailnet(address: string): boolean {
 export const LOOPBACK_ADDRESSES = ['127.0.0.1', '::1'];
 
 /** The tailscale0 interface's addresses, for when LocalAPI cannot be asked. */
-export function interfaceAddresses(name = 'tailscale0'): string[] {
+function interfaceAddresses(name = 'tailscale0'): string[] {
   try {
     return (networkInterfaces()[name] ?? []).map((a) => a.address);
   } catch {

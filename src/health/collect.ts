@@ -42,7 +42,7 @@ async function gatherAsync<T>(fn: () => Promise<T>): Promise<Fact<T>> {
   }
 }
 
-export function wipeFact(last: LastWipe): HealthState['wipe'] extends Fact<infer T> ? T : never {
+function wipeFact(last: LastWipe): HealthState['wipe'] extends Fact<infer T> ? T : never {
   if (last.state === 'none') return { status: 'never', time: null, archived: null, error: null };
   if (last.state === 'unreadable') return { status: 'unreadable', time: null, archived: null, error: last.error };
   const r = last.record;

@@ -6,10 +6,10 @@ import { request } from 'node:http';
 import * as z from 'zod';
 
 /** tailscaled routes LocalAPI requests by this Host header (apitype.LocalAPIHost). */
-export const LOCALAPI_HOST = 'local-tailscaled.sock';
+const LOCALAPI_HOST = 'local-tailscaled.sock';
 const MAX_BODY = 1024 * 1024;
 
-export class LocalApiError extends Error {}
+class LocalApiError extends Error {}
 
 function get(socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

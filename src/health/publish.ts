@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { HealthStateSchema, type HealthState } from './state.js';
 
-export const STATE_FILE = 'health.json';
+const STATE_FILE = 'health.json';
 
 export const statePath = (runtimeDir: string) => join(runtimeDir, STATE_FILE);
 

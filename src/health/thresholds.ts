@@ -19,7 +19,7 @@ export function derivedAges(periodSeconds: number): { warnSeconds: number; failS
   return { warnSeconds, failSeconds };
 }
 
-export function periodOf(interval: string): number {
+function periodOf(interval: string): number {
   return CALENDAR_SHORTHANDS[interval] ?? parseDuration(interval) ?? 3600;
 }
 

@@ -7,7 +7,7 @@ import { readState } from './publish.js';
 const paint: Record<Status, (s: string) => string> = { pass: green, warn: yellow, fail: red };
 const RANK: Record<Status, number> = { fail: 0, warn: 1, pass: 2 };
 
-export function healthSummary(doc: HealthDocument): string {
+function healthSummary(doc: HealthDocument): string {
   const n = countChecks(doc);
   const notPass = n.warn + n.fail;
   return `${paint[doc.status](doc.status)}${notPass ? ` (${[n.fail ? `${n.fail} failing` : '', n.warn ? `${n.warn} warning` : ''].filter(Boolean).join(', ')})` : ''}`;
