@@ -9,7 +9,16 @@ const PACKAGE_OF: Record<string, string> = {
   umount: 'util-linux (mount)',
   flock: 'util-linux',
   findmnt: 'util-linux',
+  nix: 'nix (Nix 2.8 or later)',
+  'nix-store': 'nix',
+  git: 'git',
+  systemctl: 'systemd',
 };
+
+/** A tool that is not installed: exit 69, naming the package that brings it. */
+export function toolMissing(cmd: string, args: string[]): UnavailableError {
+  return new UnavailableError(`"${cmd}" was not found on PATH: install ${PACKAGE_OF[cmd] ?? cmd}`, { command: [cmd, ...args] });
+}
 
 export interface RunResult {
   stdout: string;
@@ -27,9 +36,7 @@ export function run(cmd: string, args: string[], opts: { allowFail?: boolean; in
   });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new UnavailableError(`"${cmd}" was not found on PATH: install ${PACKAGE_OF[cmd] ?? cmd}`, { command: [cmd, ...args] });
-    }
+    if (code === 'ENOENT') throw toolMissing(cmd, args);
     throw new CommandError([cmd, ...args], null, r.error.message);
   }
   const res = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };

@@ -1,14 +1,7 @@
 // Runs a tool for a drift reader without blocking the others: asynchronous, killed when
 // the kind's timeout aborts `signal`. A missing binary is "unavailable", naming the package.
 import { spawn } from 'node:child_process';
-import { UnavailableError } from '../errors.js';
-
-const PACKAGE_OF: Record<string, string> = {
-  nix: 'nix (Nix 2.8 or later)',
-  'nix-store': 'nix',
-  git: 'git',
-  systemctl: 'systemd',
-};
+import { toolMissing } from '../btrfs/exec.js';
 
 export interface ToolResult {
   code: number;
@@ -44,7 +37,7 @@ export function runTool(cmd: string, args: string[], opts: { signal: AbortSignal
     });
     p.on('error', (e: NodeJS.ErrnoException) => {
       opts.signal.removeEventListener('abort', onAbort);
-      if (e.code === 'ENOENT') reject(new UnavailableError(`"${cmd}" was not found on PATH: install ${PACKAGE_OF[cmd] ?? cmd}`, { command: [cmd, ...args] }));
+      if (e.code === 'ENOENT') reject(toolMissing(cmd, args));
       else reject(e);
     });
     p.on('close', (code) => {
