@@ -17,7 +17,7 @@ import { readMarkerLine, writeRollbackMarker } from '../wipe/files.js';
 import { checkMarkerName, WIPE_FILES } from '../wipe/plan.js';
 import { mountedAnywhere } from '../btrfs/mounts.js';
 import { mountPointsOf } from './mounts.js';
-import { dropTags, identity, requireId, rootIdOf, tagPending, tagUuid } from './subvol.js';
+import { addTags, dropTags, identity, requireId, rootIdOf } from './subvol.js';
 import { ROLLBACK_OP, ROLLBACK_TAGS, ROOT_ROLLBACK_OP, UNDO_OP, type RollbackPlan, type RollbackStep, type RootRollbackPlan } from './plan.js';
 
 export interface RollbackResult {
@@ -87,8 +87,10 @@ export function executeRollback(agent: Agent, plan: RollbackPlan): RollbackResul
   const op = opOf(plan);
   const id = agent.journal.begin<RollbackPlan>(op, plan);
   // Tags after the journal entry: a crash before the subvolumes move leaves tags that recovery drops.
-  tagPending(agent.top, agent.inventory.subvolumes, [{ rel: plan.safety, parentUuid: plan.live.uuid, tag: ROLLBACK_TAGS.safety }]);
-  tagUuid(agent.top, agent.inventory.subvolumes, plan.live.uuid, ROLLBACK_TAGS.aside);
+  addTags(agent.top, agent.inventory.subvolumes, {
+    pending: [{ rel: plan.safety, parentUuid: plan.live.uuid, tag: ROLLBACK_TAGS.safety }],
+    uuid: { uuid: plan.live.uuid, tag: ROLLBACK_TAGS.aside },
+  });
   failpoint('rollback.after-journal');
   const state = { renamed: false, sealed: false };
   const done: string[] = [];

@@ -20,7 +20,7 @@ import { resolveInside, type NodeKind, type TreeReader } from './contain.js';
 import { mountPointsOf } from './mounts.js';
 import { ROLLBACK_TAGS, type SubvolRef } from './plan.js';
 import { planRestore, RESTORE_OP, type ItemFacts, type RestoreItem, type RestoreMode, type RestorePlan, type RestoreStep } from './restore-plan.js';
-import { dropTags, rootIdOf, tagPending } from './subvol.js';
+import { addTags, dropTags, rootIdOf } from './subvol.js';
 
 export interface RestoreRequest {
   paths: string[];
@@ -325,11 +325,9 @@ function putBack(it: RestoreItem): void {
 
 export function executeRestore(agent: Agent, plan: RestorePlan): RestoreResult {
   const id = agent.journal.begin<RestorePlan>(RESTORE_OP, plan);
-  tagPending(
-    agent.top,
-    agent.inventory.subvolumes,
-    plan.steps.flatMap((s) => (s.kind === 'safety-snapshot' ? [{ rel: s.to, parentUuid: uuidOf(agent, s.subvolume), tag: ROLLBACK_TAGS.restore }] : [])),
-  );
+  addTags(agent.top, agent.inventory.subvolumes, {
+    pending: plan.steps.flatMap((s) => (s.kind === 'safety-snapshot' ? [{ rel: s.to, parentUuid: uuidOf(agent, s.subvolume), tag: ROLLBACK_TAGS.restore }] : [])),
+  });
   failpoint('restore.after-journal');
   const done = new Set<string>();
   let result: RestoreResult;

@@ -34,24 +34,20 @@ export function requireId(path: string, rel: string, id: number): void {
 }
 
 /**
- * Tags for snapshots about to be made: pending marks that bind to the new snapshot's
- * UUID once it exists (as `snapshot --tag` does), so a crash before the snapshot
- * leaves a mark that expires, never a snapshot without its tag.
+ * Tags, in one write of meta.json. `pending`: snapshots about to be made, as marks
+ * that bind to the new snapshot's UUID once it exists (as `snapshot --tag` does), so
+ * a crash before the snapshot leaves a mark that expires, never a snapshot without
+ * its tag. `uuid`: an existing subvolume (the aside: the live subvolume renamed, its
+ * UUID known in advance).
  */
-export function tagPending(top: string, subvolumes: readonly SubvolumeInfo[], marks: { rel: string; parentUuid: string; tag: string }[]): void {
+export function addTags(top: string, subvolumes: readonly SubvolumeInfo[], opts: { pending: { rel: string; parentUuid: string; tag: string }[]; uuid?: { uuid: string; tag: string } }): void {
   const meta = readMeta(top, subvolumes);
-  for (const m of marks) meta.pending.push({ rel: m.rel, parentUuid: m.parentUuid, pin: false, tag: m.tag, at: Date.now() });
+  for (const m of opts.pending) meta.pending.push({ rel: m.rel, parentUuid: m.parentUuid, pin: false, tag: m.tag, at: Date.now() });
+  if (opts.uuid) meta.tags[opts.uuid.uuid] = opts.uuid.tag;
   writeMeta(top, meta);
 }
 
-/** Tag an existing subvolume by UUID (the aside: it is the live subvolume renamed, its UUID known in advance). */
-export function tagUuid(top: string, subvolumes: readonly SubvolumeInfo[], uuid: string, tag: string): void {
-  const meta = readMeta(top, subvolumes);
-  meta.tags[uuid] = tag;
-  writeMeta(top, meta);
-}
-
-/** Undo tagPending/tagUuid for what was never made or moved (the command stopped before it). */
+/** Undo addTags for what was never made or moved (the command stopped before it). */
 export function dropTags(top: string, subvolumes: readonly SubvolumeInfo[], opts: { pendingRels: string[]; uuid?: { uuid: string; tag: string } }): void {
   const meta = readMeta(top, subvolumes);
   const before = JSON.stringify(meta);
