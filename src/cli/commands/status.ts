@@ -11,6 +11,7 @@ import { readLatestDrift } from '../../drift/store.js';
 import { driftSummaryHuman, driftSummaryJson } from '../drift-view.js';
 import { healthStatusHuman, healthStatusJson } from '../../health/view.js';
 import { powerStatusHuman, powerStatusJson } from '../profile-view.js';
+import { plural } from '../../util/text.js';
 
 export async function run(ctx: CommandContext): Promise<CommandResult> {
   const agent = ctx.openAgent({ mutating: false });
@@ -46,13 +47,13 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   };
   const rows = sources.map((s) => [
     s.source,
-    `${s.count} snapshot${s.count === 1 ? '' : 's'}`,
+    plural(s.count, 'snapshot'),
     (s.newest ? `newest ${formatAge(s.newest.ageSeconds * 1000)} ago` : red('no snapshot yet')) +
       (s.pruneWouldDelete ? `, next prune deletes ${s.pruneWouldDelete}` : ''),
   ]);
   rows.push([
     'root',
-    `${inv.roots.length} archived root${inv.roots.length === 1 ? '' : 's'}`,
+    plural(inv.roots.length, 'archived root'),
     lastWipeHuman(json.wipe, now) + (inv.roots[0] ? `, oldest ${formatAge(now - inv.roots[0].instant)}` : '') + (json.roots.pruneWouldDelete ? `, next prune deletes ${json.roots.pruneWouldDelete}` : ''),
   ]);
   const pendingRoot = pendingHuman(pendingRootRollback(agent));
@@ -71,7 +72,7 @@ export async function run(ctx: CommandContext): Promise<CommandResult> {
   }
   if (json.unreadableJournal.length) {
     const first = json.unreadableJournal[0]!;
-    rows.push(['journal', red(`${json.unreadableJournal.length} unreadable entr${json.unreadableJournal.length === 1 ? 'y' : 'ies'}`), `e.g. #${first.id} (${first.op}, ${first.started}): ${first.error}; left open in state.db for a person to inspect`]);
+    rows.push(['journal', red(plural(json.unreadableJournal.length, 'unreadable entry', 'unreadable entries')), `e.g. #${first.id} (${first.op}, ${first.started}): ${first.error}; left open in state.db for a person to inspect`]);
   }
   if (inv.foreign.length) rows.push(['foreign', `${inv.foreign.length} entries`, 'in snapshot/archive dirs, never deleted (pantheragent list)']);
   return { json, human: `${bold(`pantheragent ${VERSION} on ${config.host}`)}\n${table(null, rows)}` };
