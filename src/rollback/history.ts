@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import { ROLLBACK_OP, ROOT_ROLLBACK_OP, UNDO_OP, type RollbackPlan, type RootRollbackPlan } from './plan.js';
 import { RESTORE_OP, type RestorePlan } from './restore-plan.js';
 
-export const HISTORY_OPS = [ROLLBACK_OP, UNDO_OP, ROOT_ROLLBACK_OP, RESTORE_OP] as const;
+const HISTORY_OPS = [ROLLBACK_OP, UNDO_OP, ROOT_ROLLBACK_OP, RESTORE_OP] as const;
 
 export interface HistoryRow {
   id: number;
@@ -58,4 +58,10 @@ export function lastRollback(db: Db): { id: number; plan: RollbackPlan } | null 
     .prepare("SELECT id, plan FROM journal WHERE op IN (?, ?) AND state = 'done' ORDER BY id DESC LIMIT 1")
     .get(ROLLBACK_OP, UNDO_OP) as { id: number; plan: string } | undefined;
   return r ? { id: r.id, plan: JSON.parse(r.plan) as RollbackPlan } : null;
+}
+
+/** The id of the newest finished `rollback root` (set or cancel), or null. */
+export function lastRootRollbackId(db: Db): number | null {
+  const r = db.prepare("SELECT id FROM journal WHERE op = ? AND state = 'done' ORDER BY id DESC LIMIT 1").get(ROOT_ROLLBACK_OP) as { id: number } | undefined;
+  return r?.id ?? null;
 }

@@ -9,6 +9,7 @@
 // Pure: the facts (resolved paths, what exists, which subvolume holds it) come from
 // ./restore.ts; this decides names and steps.
 import { basenameOf, formatStamp, freeName } from '../btrfs/names.js';
+import { isUnder } from '../diff/classify.js';
 import { RefusedError } from '../errors.js';
 import type { NodeKind } from './contain.js';
 import type { SubvolRef } from './plan.js';
@@ -89,8 +90,6 @@ export interface RestoreInput {
   exists: (path: string) => boolean;
   storage: string;
 }
-
-const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
 /** One hidden name next to `dest` that is free: ".<base>.pantheragent-<what>-<stamp>[-N]". */
 function sibling(dest: string, what: string, stamp: string, exists: (p: string) => boolean): string {

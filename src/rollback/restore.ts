@@ -9,6 +9,7 @@ import type { Agent } from '../agent.js';
 import { snapshotSubvolume } from '../btrfs/btrfs.js';
 import { run } from '../btrfs/exec.js';
 import { mountedAnywhere, readMounts } from '../btrfs/mounts.js';
+import { isUnder } from '../diff/classify.js';
 import { AgentError, RefusedError, UsageError } from '../errors.js';
 import type { Entry } from '../snapshots/inventory.js';
 import { selectEntry } from '../snapshots/select.js';
@@ -45,8 +46,6 @@ function kindAt(path: string): NodeKind {
 function snapshotReader(root: string): TreeReader {
   return { kind: (rel) => kindAt(rel ? join(root, rel) : root), readlink: (rel) => readlinkSync(join(root, rel), 'utf8') };
 }
-
-const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
 
 /** What one restore reads of the mounts, each read at most once: every namespace's (slow: every process), and this one's mount points. */
 interface Mounts {

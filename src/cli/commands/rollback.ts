@@ -2,11 +2,12 @@
 // `rollback --undo`, `rollback --list`. Parsing and printing only: the plans are in
 // src/rollback/plan.ts, the effects in src/rollback/execute.ts.
 import type { Agent } from '../../agent.js';
+import { basenameOf } from '../../btrfs/names.js';
 import { ExitCode, RefusedError, UsageError } from '../../errors.js';
 import { executeRollback, executeRootRollback, pendingRootRollback } from '../../rollback/execute.js';
-import { lastRollback, rollbackHistory } from '../../rollback/history.js';
+import { lastRollback, lastRootRollbackId, rollbackHistory } from '../../rollback/history.js';
 import { mountUses } from '../../rollback/mounts.js';
-import { planRollback, planRootRollback, ROOT_ROLLBACK_OP, type RollbackPlan, type RootRollbackPlan } from '../../rollback/plan.js';
+import { planRollback, planRootRollback, type RollbackPlan, type RootRollbackPlan } from '../../rollback/plan.js';
 import { selectEntry } from '../../snapshots/select.js';
 import { exists } from '../../util/fsutil.js';
 import { join } from 'node:path';
@@ -82,10 +83,10 @@ function planForRoot(agent: Agent, selector: string | undefined, cancel: boolean
  * subvolume rollback (or undo) is reversed by rolling back to the subvolume it moved aside.
  */
 function planUndo(agent: Agent): RollbackPlan | RootRollbackPlan {
-  const lastRoot = agent.db.prepare("SELECT id FROM journal WHERE op = ? AND state = 'done' ORDER BY id DESC LIMIT 1").get(ROOT_ROLLBACK_OP) as { id: number } | undefined;
+  const lastRoot = lastRootRollbackId(agent.db);
   const last = lastRollback(agent.db);
   const pending = pendingRootRollback(agent);
-  if (lastRoot && (!last || lastRoot.id > last.id) && pending) return planForRoot(agent, undefined, true);
+  if (lastRoot !== null && (!last || lastRoot > last.id) && pending) return planForRoot(agent, undefined, true);
   if (!last) throw new UsageError('there is no rollback to undo (see pantheragent rollback --list)');
   const p = last.plan;
   const aside = agent.inventory.subvolumes.find((s) => s.uuid === p.live.uuid);
@@ -94,8 +95,7 @@ function planUndo(agent: Agent): RollbackPlan | RootRollbackPlan {
       `${p.aside}, the ${p.source} that rollback #${last.id} replaced, no longer exists (retention may have deleted it after rollback.graceDays): choose a snapshot with 'pantheragent rollback ${p.source} --to SNAPSHOT'`,
     );
   }
-  const name = aside.path.slice(aside.path.lastIndexOf('/') + 1);
-  return subvolumePlan(agent, p.source, { rel: aside.path, id: aside.id, uuid: aside.uuid, name, instant: p.instant }, last.id);
+  return subvolumePlan(agent, p.source, { rel: aside.path, id: aside.id, uuid: aside.uuid, name: basenameOf(aside.path), instant: p.instant }, last.id);
 }
 
 async function runRoot(ctx: CommandContext, agent: Agent, plan: RootRollbackPlan, dryRun: boolean): Promise<CommandResult> {
