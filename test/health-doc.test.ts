@@ -136,6 +136,9 @@ test('addresses: loopback and the tailnet ranges, nothing else', () => {
   for (const a of ['128.0.0.1', '::2', '100.64.0.1', '::ffff:10.0.0.1', 'localhost']) assert.ok(!isLoopback(a), a);
   for (const a of ['100.64.0.0', '100.100.7.1', '100.127.255.255', '::ffff:100.101.102.103', 'fd7a:115c:a1e0::1', 'fd7a:115c:a1e0:ab12:4843:cd96:6258:b240']) assert.ok(isTailnet(a), a);
   for (const a of ['100.63.255.255', '100.128.0.0', '10.0.0.1', '192.0.2.10', 'fd7a:115c:a1e1::1', 'fe80::1', '::1', 'fd7a:115c:a1e0::1%eth0', 'not an ip']) assert.ok(!isTailnet(a), a);
+  // Other spellings of the same addresses (node reports peers canonically; these agree anyway).
+  for (const a of ['0:0:0:0:0:0:0:1', '::ffff:7f00:1']) assert.ok(isLoopback(a) && !isTailnet(a), a);
+  for (const a of ['::ffff:6440:1', 'FD7A:115C:A1E0::1']) assert.ok(isTailnet(a) && !isLoopback(a), a);
 });
 
 test('authorisation: an allowed tag, or the login name of an untagged node', () => {

@@ -1,45 +1,32 @@
 // Which addresses the endpoint may listen on and whom it serves without asking:
 // loopback, and this host's Tailscale addresses (100.64.0.0/10, fd7a:115c:a1e0::/48).
 // Nothing else is ever listened on, whatever LocalAPI or the interface list say.
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { tailscaleAddresses } from './localapi.js';
-
-function v4(ip: string): number | null {
-  if (!isIPv4(ip)) return null;
-  return ip.split('.').reduce((a, b) => a * 256 + Number(b), 0);
-}
 
 /** A v4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets report peers) as plain v4. */
 export const unmapped = (ip: string) => (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip);
 
-export function isLoopback(address: string): boolean {
+const ranges = (subnets: [string, number, 'ipv4' | 'ipv6'][]) => {
+  const list = new BlockList();
+  for (const [net, prefix, type] of subnets) list.addSubnet(net, prefix, type);
+  return list;
+};
+const LOOPBACK = ranges([['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]);
+// Tailscale's CGNAT range and its ULA range.
+const TAILNET = ranges([['100.64.0.0', 10, 'ipv4'], ['fd7a:115c:a1e0::', 48, 'ipv6']]);
+
+/** Whether `address` (v4-mapped taken as v4; zone-scoped never) lies in `list`. */
+function within(list: BlockList, address: string): boolean {
   const ip = unmapped(address);
-  const n = v4(ip);
-  if (n !== null) return n >>> 24 === 127;
-  return ip === '::1';
+  if (isIPv4(ip)) return list.check(ip, 'ipv4');
+  return isIPv6(ip) && !ip.includes('%') && list.check(ip, 'ipv6');
 }
 
-/** Expand an IPv6 address to 8 groups of 16 bits (or null). */
-function v6Groups(ip: string): number[] | null {
-  if (!isIPv6(ip) || ip.includes('.') || ip.includes('%')) return null;
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = ip.includes('::') ? Array(8 - h.length - t.length).fill('0') : [];
-  const groups = [...h, ...fill, ...t].map((g) => parseInt(g, 16));
-  return groups.length === 8 ? groups : null;
-}
+export const isLoopback = (address: string): boolean => within(LOOPBACK, address);
 
-export function isTailnet(address: string): boolean {
-  const ip = unmapped(address);
-  const n = v4(ip);
-  // 100.64.0.0/10: Tailscale's CGNAT range.
-  if (n !== null) return n >>> 22 === (100 * 256 + 64) >>> 6;
-  const g = v6Groups(ip);
-  // fd7a:115c:a1e0::/48: Tailscale's ULA range.
-  return g !== null && g[0] === 0xfd7a && g[1] === 0x115c && g[2] === 0xa1e0;
-}
+export const isTailnet = (address: string): boolean => within(TAILNET, address);
 
 export const LOOPBACK_ADDRESSES = ['127.0.0.1', '::1'];
 
