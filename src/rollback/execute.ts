@@ -4,18 +4,18 @@
 // next mutating run: before the rename nothing of the live subvolume changed (undone,
 // the safety snapshot stays); after it the rollback is completed. Either way it is
 // whole or absent, and nothing is deleted.
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../agent.js';
 import { renameSubvolume, setReadonly, snapshotSubvolume } from '../btrfs/btrfs.js';
+import { mountedAnywhere } from '../btrfs/mounts.js';
 import { AgentError, RefusedError } from '../errors.js';
 import { recordEvent } from '../store/db.js';
 import type { JournalEntry } from '../store/journal.js';
 import { failpoint } from '../util/failpoint.js';
 import { exists, isSubvolumeRoot } from '../util/fsutil.js';
 import { readMarkerLine, writeRollbackMarker } from '../wipe/files.js';
-import { checkMarkerName, WIPE_FILES } from '../wipe/plan.js';
-import { mountedAnywhere } from '../btrfs/mounts.js';
+import { checkMarkerName } from '../wipe/plan.js';
 import { mountPointsOf } from './mounts.js';
 import { addTags, dropTags, identity, requireId, rootIdOf } from './subvol.js';
 import { ROLLBACK_OP, ROLLBACK_TAGS, ROOT_ROLLBACK_OP, UNDO_OP, type RollbackPlan, type RollbackStep, type RootRollbackPlan } from './plan.js';
@@ -206,7 +206,6 @@ function actRoot(top: string, plan: RootRollbackPlan): void {
 export function executeRootRollback(agent: Agent, plan: RootRollbackPlan): RootRollbackResult {
   const id = agent.journal.begin<RootRollbackPlan>(ROOT_ROLLBACK_OP, plan);
   failpoint('rollback-root.after-journal');
-  mkdirSync(at(agent.top, WIPE_FILES.dir), { recursive: true, mode: 0o700 });
   actRoot(agent.top, plan);
   agent.journal.finish(id, 'done');
   recordEvent(agent.db, ROOT_ROLLBACK_OP, plan.root, { action: plan.action, target: plan.target?.rel ?? null, previous: plan.previous, journal: id });

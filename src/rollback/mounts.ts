@@ -26,7 +26,12 @@ export function mountUnitName(path: string): string {
   return `${out}.mount`;
 }
 
-/** Loaded mount units, or null when systemd cannot be asked (no systemctl, not booted with systemd). */
+/**
+ * Loaded mount units, or null when systemd cannot be asked (no systemctl, not booted
+ * with systemd). Not src/btrfs/exec.ts `run`: this is only shown to people, so a
+ * missing systemctl or a PID 1 that does not answer within 5 s means "unknown", never
+ * a failed command (run has no timeout, and a missing binary there is exit 69).
+ */
 export function loadedMountUnits(): Set<string> | null {
   const r = spawnSync('systemctl', ['list-units', '--type=mount', '--all', '--plain', '--no-legend', '--no-pager'], {
     encoding: 'utf8',
