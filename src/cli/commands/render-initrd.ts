@@ -3,7 +3,7 @@
 import { UsageError } from '../../errors.js';
 import { layoutOf, planWipe } from '../../wipe/plan.js';
 import { DEFAULT_MOUNTPOINT, renderInitrdScript } from '../../wipe/render.js';
-import { VERSION } from '../help.js';
+import { VERSION } from '../version.js';
 import type { CommandContext, CommandResult } from '../command.js';
 import { planJson } from '../wipe-view.js';
 
