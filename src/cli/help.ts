@@ -1,7 +1,6 @@
 import { COMMANDS, GLOBAL_OPTIONS, type CommandSpec, type OptionSpec } from './spec.js';
 import { VERSION } from './version.js';
 
-
 function optionLines(opts: Record<string, OptionSpec>): string[] {
   const rows = Object.entries(opts).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.description]);
   const w = Math.max(...rows.map((r) => r[0]!.length));
