@@ -43,3 +43,16 @@ export function run(cmd: string, args: string[], opts: { allowFail?: boolean; in
   if (res.code !== 0 && !opts.allowFail) throw new CommandError([cmd, ...args], r.status, r.stderr);
   return res;
 }
+
+/**
+ * A shell script that writes on fd 1 and fd 3: both outputs, or, when it fails, the
+ * typed error naming `shown` (the command it runs). A shell reports a missing tool
+ * as exit 127.
+ */
+export function runWithFd3(cmd: string, args: string[], shown: string[]): [string, string] {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 512 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  if (r.error) throw new CommandError(shown, null, r.error.message);
+  if (r.status === 127) throw toolMissing(shown[0]!, shown.slice(1));
+  if (r.status !== 0) throw new CommandError(shown, r.status, r.stderr);
+  return [r.stdout, String(r.output[3] ?? '')];
+}
