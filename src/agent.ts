@@ -7,7 +7,6 @@ import { ensureTopLevel } from './btrfs/mounts.js';
 import { listSubvolumesWith } from './btrfs/btrfs.js';
 import { openDb, openDbReadOnly, type Db } from './store/db.js';
 import { Journal } from './store/journal.js';
-import { recoveryFor } from './recoveries.js';
 import { acquireLock, type Lock } from './store/lock.js';
 import { inventoryOf, inventoryWithMade, inventoryWithout, reconcileIndex, scan, type Inventory } from './snapshots/inventory.js';
 import { checkLayout } from './snapshots/layout.js';
@@ -65,17 +64,23 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
   const top = ensureTopLevel({ configured: config.btrfs.topLevel, device: config.btrfs.device, runtimeDir: config.runtimeDir });
   checkLayout(config, top);
   // A read command opens the index read-only and never writes it (DESIGN.md section 2:
-  // every command reconciles; a read command does so in memory, from the filesystem).
-  const db = opts.mutating
-    ? openDb(config.stateDir, (movedTo, error) =>
-        log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
-      )
-    : openDbReadOnly(config.stateDir, (why) => log.info({ why }, 'reading without the index'));
-  opened(db);
-  const journal = new Journal(db);
+  // every command reconciles; a read command does so in memory, from the filesystem),
+  // and only at first use (`diff` never uses it, so it loads no SQLite).
+  let index: { db: Db; journal: Journal } | undefined;
+  const open = () => {
+    if (index) return index;
+    const db = opts.mutating
+      ? openDb(config.stateDir, (movedTo, error) =>
+          log.warn({ movedTo, error }, `the index could not be read (${error}): moved it to ${movedTo} and rebuilt it from the filesystem`),
+        )
+      : openDbReadOnly(config.stateDir, (why) => log.info({ why }, 'reading without the index'));
+    opened(db);
+    return (index = { db, journal: new Journal(db) });
+  };
+  if (opts.mutating) open();
   const settle = (inv: Inventory, scope?: ReadonlySet<string>): Inventory => {
     if (!opts.mutating) return inv;
-    const r = reconcileIndex(db, inv, Date.now(), scope);
+    const r = reconcileIndex(open().db, inv, Date.now(), scope);
     if (r.added || r.removed || r.changed) log.info(r, 'index reconciled with the filesystem');
     return inv;
   };
@@ -84,14 +89,18 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
     config,
     log,
     top,
-    db,
-    journal,
+    get db() {
+      return open().db;
+    },
+    get journal() {
+      return open().journal;
+    },
     lock,
     inventory: load(),
     lastWipe: () => readLastWipe(top),
     close() {
       try {
-        db.close();
+        index?.db.close();
       } finally {
         if (lock) closeSync(lock.fd);
       }
@@ -122,10 +131,13 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
   // Recovery changes the filesystem, so it only runs under the lock; each one leaves
   // the inventory fresh for the next (they refresh after acting).
   if (lock) {
-    for (const u of journal.unreadable()) {
+    for (const u of agent.journal.unreadable()) {
       log.error(u, `journal entry ${u.id} (${u.op}) cannot be read (${u.error}): left open for a person; 'pantheragent status' lists it`);
     }
-    for (const entry of journal.open()) {
+    for (const entry of agent.journal.open()) {
+      // Loaded only for an unfinished entry: it brings every destructive operation's code.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { recoveryFor } = require('./recoveries.js') as typeof import('./recoveries.js');
       const fn = recoveryFor(entry.op);
       if (!fn) {
         log.error({ entry: entry.id, op: entry.op }, 'unfinished journal entry of an unknown operation: left open');
@@ -139,9 +151,9 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
   // After boot, the first mutating run takes over what the initrd wipe did.
   if (lock && adoptAfterBoot(agent)) agent.refresh();
   // A rolled-back subvolume that was still mounted during its rollback becomes
-  // read-only (and so retention's) once nothing mounts it.
-  if (lock) {
-    // Loaded only here: a read command never pays for the rollback code.
+  // read-only (and so retention's) once nothing mounts it. Such an aside is a writable
+  // foreign entry: without one, the rollback code is not even loaded.
+  if (lock && agent.inventory.foreign.some((f) => f.writable)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { sealAsides } = require('./rollback/execute.js') as typeof import('./rollback/execute.js');
     if (sealAsides(agent).length) agent.refresh();

@@ -26,6 +26,10 @@ function writeOut(text: string): void {
     if (code === 'EPIPE') return; // the reader is gone (e.g. `| head`): nothing to tell it
     // A pipe that another process left non-blocking: the stream waits for it.
     if (code !== 'EAGAIN') throw e;
+    // A non-blocking pipe that is full: the stream waits for it. Its EPIPE comes as an event.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
     process.stdout.write(data.subarray(done));
   }
 }
