@@ -66,11 +66,11 @@ function readIdentity(path: string): BootIdentity | 'absent' | 'unreadable' {
 }
 
 /** Read-only for every writable archived root that a wipe made and that nothing has mounted. */
-function markArchivesReadonly(agent: Agent, mounted: Set<number>): number {
+function markArchivesReadonly(agent: Agent, mounted: () => Set<number>): number {
   let n = 0;
   // The inventory lists a writable archived root only when a wipe's record names it.
   for (const e of agent.inventory.roots) {
-    if (e.readonly || e.source !== agent.config.root.subvolume || mounted.has(e.btrfsId)) continue;
+    if (e.readonly || e.source !== agent.config.root.subvolume || mounted().has(e.btrfsId)) continue;
     try {
       setReadonly(e.path, true, e.btrfsId);
       recordEvent(agent.db, 'adopted', e.rel, { readonly: true });
@@ -101,20 +101,22 @@ function noteRecord(agent: Agent): WipeRecord | null {
 }
 
 /** Adds this boot to the identity file of the live root; only when the root subvolume is mounted (it is this boot's root). */
-function writeIdentity(agent: Agent, mounted: Set<number>, record: WipeRecord | null): void {
+function writeIdentity(agent: Agent, mounted: () => Set<number>, record: WipeRecord | null): void {
   const rootRel = agent.config.root.subvolume;
   const sv = agent.inventory.subvolumes.find((s) => s.path === rootRel);
-  if (!sv || !mounted.has(sv.id)) return;
+  if (!sv) return;
   const bootId = readText(join(agent.config.systemRoot, 'proc/sys/kernel/random/boot_id'));
   if (!bootId) return;
   const path = join(agent.top, rootRel, IDENTITY_FILE);
   const current = readIdentity(path);
+  // A boot already written down is the hourly case: it needs no look at the mounts.
+  if (current !== 'absent' && current !== 'unreadable' && current.boots.some((b) => b.bootId === bootId)) return;
+  if (!mounted().has(sv.id)) return;
   if (current === 'unreadable') {
     agent.log.warn({ path }, `${path} is not a pantheragent identity file: left as it is`);
     return;
   }
   const identity: BootIdentity = current === 'absent' ? { version: 1, boots: [] } : current;
-  if (identity.boots.some((b) => b.bootId === bootId)) return;
   identity.boots.push({
     bootId,
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -132,7 +134,9 @@ function writeIdentity(agent: Agent, mounted: Set<number>, record: WipeRecord | 
  */
 export function adoptAfterBoot(agent: Agent): boolean {
   try {
-    const mounted = new Set(mountedAnywhere(agent.top).keys());
+    // Every mount namespace is read only when an answer depends on it (rarely, after the first run of a boot).
+    let seen: Set<number> | undefined;
+    const mounted = () => (seen ??= new Set(mountedAnywhere(agent.top).keys()));
     const changed = markArchivesReadonly(agent, mounted) > 0;
     const record = noteRecord(agent);
     writeIdentity(agent, mounted, record);
