@@ -24,9 +24,9 @@ function writeOut(text: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') return; // the reader is gone (e.g. `| head`): nothing to tell it
-    // A pipe that another process left non-blocking: the stream waits for it.
+    // A pipe that another process left non-blocking: the stream waits for it, and a
+    // reader gone by then is an 'error' event, not an exception.
     if (code !== 'EAGAIN') throw e;
-    // A non-blocking pipe that is full: the stream waits for it. Its EPIPE comes as an event.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
