@@ -12,7 +12,7 @@ import { makeTree, TREE_CONFIG } from '../bench/diff.js';
 import { compileRules, ruleSpecFor } from '../src/diff/classify.js';
 import { walk } from '../src/diff/walk.js';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
-import { cli, writeConfig } from './helpers/cli.js';
+import { CLI, cli, writeConfig } from './helpers/cli.js';
 import { skipUnless, BTRFS_REQ } from './helpers/env.js';
 
 const skip = skipUnless({ ...BTRFS_REQ, commands: [...BTRFS_REQ.commands, 'mkfifo', 'mknod', 'flock'] });
@@ -385,4 +385,13 @@ test('100,000 entries of which 1,000 undeclared: exactly those 1,000', { skip },
   assert.equal(doc.totals.entries, 1000);
   assert.deepEqual(doc.entries.map((e: { path: string }) => e.path), expected);
   assert.deepEqual(sorted(Object.keys(doc.totals.byKind)), ['dir', 'file', 'symlink']);
+  // The same ~150 KB into `| head -c 100`: the reader leaves while the pipe is full,
+  // which is no crash (it once was an unhandled EPIPE, exit 1) and keeps diff's exit code.
+  const errFile = join(fx.dir, 'epipe.err');
+  const piped = spawnSync('sh', ['-c', `{ "$0" "$1" --config "$2" --json diff 2>"$3"; echo "exit $?" >&2; } | head -c 100 >/dev/null`, process.execPath, CLI, bigCfg, errFile], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.equal(piped.stderr.trim(), 'exit 2');
+  assert.doesNotMatch(readFileSync(errFile, 'utf8'), /EPIPE|Unhandled/);
 });
