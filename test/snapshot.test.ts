@@ -182,6 +182,25 @@ test('status shows each source with its newest snapshot', { skip }, () => {
   assert.match(human.stdout, /@persist\s+\d+ snapshots?\s+newest/);
 });
 
+test('list and prune --dry-run read no index: SQLite is never loaded; status, which shows the index, loads it', { skip }, () => {
+  // A preload that fails any require of better-sqlite3 (NODE_OPTIONS reaches the CLI's node).
+  const hook = join(fx.dir, 'no-sqlite.cjs');
+  assert.ok(hook.startsWith(fx.dir + '/') && fx.dir.length > 1);
+  writeFileSync(
+    hook,
+    "const M = require('module'); const load = M._load;\n" +
+      "M._load = function (r, ...a) { if (/better-sqlite3/.test(r)) throw new Error('SQLITE LOADED'); return load.call(this, r, ...a); };\n",
+  );
+  const env = { NODE_OPTIONS: `--require ${hook}` };
+  for (const args of [['list'], ['--json', 'list', '--roots'], ['prune', '--dry-run']]) {
+    const r = cli(args, { config: cfg, env });
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const status = cli(['status'], { config: cfg, env });
+  assert.notEqual(status.code, 0);
+  assert.match(status.stderr, /SQLITE LOADED/);
+});
+
 test('without btrfs.topLevel the agent mounts the top level itself, privately', { skip }, () => {
   const own = makeBtrfs({ sizeMiB: 256 });
   try {
