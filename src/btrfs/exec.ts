@@ -26,14 +26,11 @@ export interface RunResult {
   code: number;
 }
 
+/** How every tool runs: C locale (the parsers read its output), text, room for any listing. */
+const spawnOptions = () => ({ encoding: 'utf8' as const, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 512 * 1024 * 1024 });
+
 export function run(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): RunResult {
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    env: { ...process.env, LC_ALL: 'C' },
-    input: opts.input,
-    maxBuffer: 512 * 1024 * 1024,
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
+  const r = spawnSync(cmd, args, { ...spawnOptions(), input: opts.input, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw toolMissing(cmd, args);
@@ -50,7 +47,7 @@ export function run(cmd: string, args: string[], opts: { allowFail?: boolean; in
  * as exit 127.
  */
 export function runWithFd3(cmd: string, args: string[], shown: string[]): [string, string] {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 512 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const r = spawnSync(cmd, args, { ...spawnOptions(), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   if (r.error) throw new CommandError(shown, null, r.error.message);
   if (r.status === 127) throw toolMissing(shown[0]!, shown.slice(1));
   if (r.status !== 0) throw new CommandError(shown, r.status, r.stderr);
