@@ -89,6 +89,23 @@ test('every error in one run, not just the first', () => {
   );
 });
 
+test("zod's own checks speak English: what was expected, and the bound that was crossed", () => {
+  const issues = (raw: unknown) => {
+    try {
+      parseConfig(raw, 'inline');
+    } catch (e) {
+      if (e instanceof ConfigError) return e.issues;
+      throw e;
+    }
+    assert.fail('expected a ConfigError');
+  };
+  // zod/mini has no messages of its own (src/util/zod.ts loads the English ones).
+  assert.deepEqual(issues({ host: 7 }), [{ path: 'host', message: 'Invalid input: expected string, received number' }]);
+  assert.deepEqual(issues({ host: 'h', health: { port: 80.5 } }), [{ path: 'health.port', message: 'Invalid input: expected int, received number' }]);
+  assert.deepEqual(issues({ host: 'h', power: { chargeLimit: 101 } }), [{ path: 'power.chargeLimit', message: 'Too big: expected number to be <=100' }]);
+  assert.deepEqual(issues({ host: 'h', drift: { timeouts: { closure: 0 } } }), [{ path: 'drift.timeouts.closure', message: 'Too small: expected number to be >0' }]);
+});
+
 test('formatPath quotes keys that are not identifiers', () => {
   assert.equal(formatPath(['snapshots', 'sources', '@persist', 'retention']), 'snapshots.sources["@persist"].retention');
   assert.equal(formatPath(['persistence', 'files', 2]), 'persistence.files[2]');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { roleIssues } from './roles.js';
 import type { Config } from './schema.js';
@@ -21,7 +21,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+function issuesOf(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => {
     if (i.code === 'unrecognized_keys') {
       return { path: formatPath([...i.path]), message: `unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}: remove them or check their spelling` };

@@ -3,7 +3,8 @@
 // remote branch (`git ls-remote`).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod.js';
 import type { KindCheck, Verdict } from './kind.js';
 import { drift, ok, unknown } from './kind.js';
 import { git, rebuildCommand, type FlakeRevision } from './flake.js';
@@ -40,7 +41,7 @@ export function parseConfigurationRevision(raw: string): { rev: string | null; d
   return m ? { rev: m[1]!, dirty: m[2] !== undefined } : null;
 }
 
-const nixosVersionJson = z.object({ configurationRevision: z.string().optional() });
+const nixosVersionJson = z.object({ configurationRevision: z.optional(z.string()) });
 
 const FILE = `${CURRENT}/configuration-revision`;
 const NIXOS_VERSION = `${CURRENT}/sw/bin/nixos-version`;

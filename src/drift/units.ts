@@ -1,12 +1,13 @@
 // `units`: failed systemd units, from `systemctl list-units --failed --output=json`.
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod.js';
 import { ParseError } from '../errors.js';
 import type { KindCheck, Verdict } from './kind.js';
 import { drift, ok, unknown } from './kind.js';
 import { runTool } from './proc.js';
 import { plural } from '../util/text.js';
 
-const unitRow = z.object({ unit: z.string().min(1), load: z.string(), active: z.string(), sub: z.string(), description: z.string() });
+const unitRow = z.object({ unit: z.string().check(z.minLength(1)), load: z.string(), active: z.string(), sub: z.string(), description: z.string() });
 export type FailedUnit = z.output<typeof unitRow>;
 
 /** systemctl's JSON: an array of { unit, load, active, sub, description }. */

@@ -3,7 +3,8 @@
 // is parsed; anything unexpected is an error, and the caller fails closed.
 // Shapes: ipn/ipnstate.Status and client/tailscale/apitype.WhoIsResponse (tailscale/tailscale).
 import { request } from 'node:http';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod.js';
 
 /** tailscaled routes LocalAPI requests by this Host header (apitype.LocalAPIHost). */
 const LOCALAPI_HOST = 'local-tailscaled.sock';
@@ -32,7 +33,7 @@ function get(socketPath: string, path: string, timeoutMs: number): Promise<{ sta
   });
 }
 
-function parseJson<T>(schema: z.ZodType<T>, body: string, what: string): T {
+function parseJson<T>(schema: z.ZodMiniType<T>, body: string, what: string): T {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -45,10 +46,10 @@ function parseJson<T>(schema: z.ZodType<T>, body: string, what: string): T {
 }
 
 // Loose objects: tailscaled sends many more fields; only these are relied upon.
-const addrs = z.array(z.string()).nullish();
-const StatusSchema = z.looseObject({ BackendState: z.string().optional(), TailscaleIPs: addrs, Self: z.looseObject({ TailscaleIPs: addrs }).nullish() });
+const addrs = z.nullish(z.array(z.string()));
+const StatusSchema = z.looseObject({ BackendState: z.optional(z.string()), TailscaleIPs: addrs, Self: z.nullish(z.looseObject({ TailscaleIPs: addrs })) });
 const WhoIsSchema = z.looseObject({
-  Node: z.looseObject({ Name: z.string().optional(), Tags: z.array(z.string()).nullish() }),
+  Node: z.looseObject({ Name: z.optional(z.string()), Tags: z.nullish(z.array(z.string())) }),
   UserProfile: z.looseObject({ LoginName: z.string() }),
 });
 

@@ -3,26 +3,29 @@
 // verdicts (pass/warn/fail) are computed when the document is served (doc.ts), so a
 // snapshot's age keeps growing even if the daemon stopped publishing.
 // The schema parses the published file, which the endpoint treats as untrusted input.
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod.js';
 import { DRIFT_KINDS } from '../drift/types.js';
 
 /** A fact that was gathered, or why it could not be. Never a guess. */
-const fact = <T extends z.ZodType>(value: T) =>
+const fact = <T extends z.ZodMiniType>(value: T) =>
   z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), value }), z.strictObject({ ok: z.literal(false), why: z.string() })]);
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 time' });
+const isoTime = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 time' }));
+const count = () => z.int().check(z.minimum(0));
+const positive = () => z.number().check(z.positive());
 
 export const SourceFactSchema = z.strictObject({
   source: z.string(),
-  count: z.number().int().min(0),
-  newest: z.strictObject({ name: z.string(), time: isoTime }).nullable(),
+  count: count(),
+  newest: z.nullable(z.strictObject({ name: z.string(), time: isoTime })),
 });
 
 export const WipeFactSchema = z.strictObject({
   status: z.enum(['never', 'unreadable', 'ok', 'failed', 'skipped']),
-  time: isoTime.nullable(),
-  archived: z.string().nullable(),
-  error: z.string().nullable(),
+  time: z.nullable(isoTime),
+  archived: z.nullable(z.string()),
+  error: z.nullable(z.string()),
 });
 
 /** A drift result without its details (they can be long lists; `drift` shows them). */
@@ -33,22 +36,22 @@ export const DriftFactSchema = z.strictObject({
   measuredAt: isoTime,
 });
 
-export const PowerFactSchema = z
-  .strictObject({
-    profile: z.string().nullable(),
-    onBattery: z.boolean().nullable(),
-    batteryPercent: z.number().nullable(),
-    knobsOk: z.number().int().min(0),
-    knobsTotal: z.number().int().min(0),
+export const PowerFactSchema = z.nullable(
+  z.strictObject({
+    profile: z.nullable(z.string()),
+    onBattery: z.nullable(z.boolean()),
+    batteryPercent: z.nullable(z.number()),
+    knobsOk: count(),
+    knobsTotal: count(),
     conflicts: z.array(z.string()),
-  })
-  .nullable();
+  }),
+);
 
 export const ThresholdsSchema = z.strictObject({
-  snapshots: z.record(z.string(), z.strictObject({ warnSeconds: z.number().positive(), failSeconds: z.number().positive() })),
+  snapshots: z.record(z.string(), z.strictObject({ warnSeconds: positive(), failSeconds: positive() })),
   freeSpace: z.strictObject({ warnPercent: z.number(), failPercent: z.number() }),
-  retentionPendingWarn: z.number().int().min(0),
-  staleAfterSeconds: z.number().positive(),
+  retentionPendingWarn: count(),
+  staleAfterSeconds: positive(),
 });
 
 export const HealthStateSchema = z.strictObject({
@@ -59,10 +62,10 @@ export const HealthStateSchema = z.strictObject({
   thresholds: ThresholdsSchema,
   snapshots: fact(z.array(SourceFactSchema)),
   wipe: fact(WipeFactSchema),
-  retention: fact(z.strictObject({ snapshots: z.number().int().min(0), roots: z.number().int().min(0) })),
+  retention: fact(z.strictObject({ snapshots: count(), roots: count() })),
   /** Snapshots and archived roots named after the clock: a clock that was wrong when they were made. */
   future: fact(z.array(z.strictObject({ path: z.string(), time: isoTime }))),
-  disk: fact(z.strictObject({ size: z.number().min(0), free: z.number().min(0), freePercent: z.number() })),
+  disk: fact(z.strictObject({ size: z.number().check(z.minimum(0)), free: z.number().check(z.minimum(0)), freePercent: z.number() })),
   drift: fact(z.array(DriftFactSchema)),
   /** null inside: power management is disabled on this host. */
   power: fact(PowerFactSchema),

@@ -4,8 +4,8 @@
 // that is reused later never inherits an old pin or tag. The index mirrors this file.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-// Namespace import: lets esbuild drop the parts of zod we do not use (its locales are ~350 KB).
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../util/zod.js';
 import type { SubvolumeInfo } from '../btrfs/parse.js';
 import { AgentError } from '../errors.js';
 import { unlessMissing, writeFileAtomic } from '../util/fsutil.js';
@@ -19,7 +19,7 @@ const pendingSchema = z.strictObject({
   rel: z.string(),
   parentUuid: z.string(),
   pin: z.boolean(),
-  tag: z.string().nullable(),
+  tag: z.nullable(z.string()),
   at: z.number(),
 });
 const v2 = z.strictObject({
