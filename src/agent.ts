@@ -26,10 +26,11 @@ export interface Agent {
   /**
    * After the agent made read-only subvolumes (`made`, paths from the top level): one
    * `btrfs subvolume list` learns their ids and UUIDs; read-only flags come from what
-   * was known and what was made. Cheaper than refresh(), which lists twice.
+   * was known and what was made. Cheaper than refresh(), which lists twice. The caller
+   * has recorded an event for each one made, so the index adds no "appeared".
    */
   learnMade(made: readonly string[]): Inventory;
-  /** After the agent deleted subvolumes: the inventory and the index follow without a rescan. */
+  /** After the agent deleted subvolumes (events recorded by the caller): the inventory and the index follow without a rescan. */
   forget(deleted: readonly string[]): Inventory;
   /** After the agent changed pins or tags of these paths: the same listing, meta.json read again, their rows updated. */
   reread(changed: readonly string[]): Inventory;
@@ -78,9 +79,9 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
     return (index = { db, journal: new Journal(db) });
   };
   if (opts.mutating) open();
-  const settle = (inv: Inventory, scope?: ReadonlySet<string>): Inventory => {
+  const settle = (inv: Inventory, scope?: ReadonlySet<string>, recorded = false): Inventory => {
     if (!opts.mutating) return inv;
-    const r = reconcileIndex(open().db, inv, Date.now(), scope);
+    const r = reconcileIndex(open().db, inv, Date.now(), scope, recorded);
     if (r.added || r.removed || r.changed) log.info(r, 'index reconciled with the filesystem');
     return inv;
   };
@@ -115,12 +116,12 @@ function openLocked(config: Config, log: Logger, opts: { mutating: boolean }, lo
       // Anything new that the agent did not make counts as writable (never deletable)
       // until a full scan says otherwise; the index learns only what the agent made.
       const listing = listSubvolumesWith(top, (sv) => known.get(sv.id) ?? ours.has(sv.path));
-      agent.inventory = settle(inventoryWithMade(config, agent.inventory, listing, ours), ours);
+      agent.inventory = settle(inventoryWithMade(config, agent.inventory, listing, ours), ours, true);
       return agent.inventory;
     },
     forget(deleted) {
       const gone = new Set(deleted);
-      agent.inventory = settle(inventoryWithout(agent.inventory, gone), gone);
+      agent.inventory = settle(inventoryWithout(agent.inventory, gone), gone, true);
       return agent.inventory;
     },
     reread(changed) {

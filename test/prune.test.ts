@@ -4,6 +4,7 @@ import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { formatName } from '../src/btrfs/names.js';
 import { makeBtrfs, layoutHost, type BtrfsFixture } from './helpers/btrfs.js';
 import { cli, writeConfig } from './helpers/cli.js';
@@ -183,4 +184,50 @@ test('the archived root a pending root rollback names is never pruned', { skip }
   assert.equal(d.action, 'keep');
   assert.match(d.reason, /pending root rollback/);
   assert.ok(ls('@old_roots').includes(old));
+});
+
+test('history: one event per snapshot made or deleted by the agent; what others did shows as appeared/vanished', { skip }, () => {
+  const names = hourly(30);
+  const first = cli(['--json', 'snapshot', '@persist', '--prune'], { config: cfg });
+  assert.equal(first.code, 0, first.stderr);
+  const events = () => {
+    const db = new Database(join(fx.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT kind, subject FROM events ORDER BY id').all() as { kind: string; subject: string }[];
+    } finally {
+      db.close();
+    }
+  };
+  // The first run indexes what it found (30 appeared), then makes one and deletes some.
+  const doc = first.json();
+  const made = doc.created.map((c: any) => c.path);
+  const deleted: string[] = doc.prune.deleted;
+  assert.ok(made.length === 1 && deleted.length > 0, JSON.stringify(doc).slice(0, 300));
+  const one = events();
+  const of = (kind: string) => one.filter((e) => e.kind === kind).map((e) => e.subject).sort();
+  assert.deepEqual(of('appeared'), names.map((n) => `@snapshots/${n}`).sort(), 'the first scan records what it found');
+  assert.deepEqual(of('snapshot'), made);
+  assert.deepEqual(of('deleted'), [...deleted].sort());
+  assert.deepEqual(of('vanished'), [], 'the agent\'s own deletes are "deleted", not also "vanished"');
+  assert.equal(one.length, names.length + made.length + deleted.length, 'nothing recorded twice');
+
+  // Someone else adds one and deletes one: the next run records exactly those.
+  const byHand = snapAt('@persist', Date.now() - 5 * 60_000);
+  const kept = ls('@snapshots').find((n) => n !== byHand && !made.includes(`@snapshots/${n}`))!;
+  fx.btrfs('subvolume', 'delete', join(fx.top, '@snapshots', kept));
+  const list = cli(['list'], { config: cfg });
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(events().length, one.length, 'a read command records nothing');
+  const second = cli(['prune', '--dry-run'], { config: cfg });
+  assert.equal(second.code, 0, second.stderr);
+  const pin = cli(['pin', `@snapshots/${byHand}`], { config: cfg });
+  assert.equal(pin.code, 0, pin.stderr);
+  const after = events().slice(one.length);
+  assert.deepEqual(
+    after.filter((e) => e.kind === 'appeared' || e.kind === 'vanished'),
+    [
+      { kind: 'appeared', subject: `@snapshots/${byHand}` },
+      { kind: 'vanished', subject: `@snapshots/${kept}` },
+    ],
+  );
 });

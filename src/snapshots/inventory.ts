@@ -169,9 +169,17 @@ const sameRow = (a: Row, b: Row) => (Object.keys(b) as (keyof Row)[]).every((k) 
  * that differ are written (an hourly run over 1,000 unchanged snapshots writes none),
  * in one IMMEDIATE transaction so that concurrent writers queue on busy_timeout.
  * `scope`: only these paths changed (what the agent itself just made or deleted), so
- * only their rows are read and compared.
+ * only their rows are read and compared. `recorded`: the caller has already recorded
+ * an event for each of them ("snapshot", "deleted"); another would only repeat it, and
+ * the history would grow by two rows more per hourly snapshot.
  */
-export function reconcileIndex(db: Db, inv: Inventory, now = Date.now(), scope?: ReadonlySet<string>): { added: number; removed: number; changed: number } {
+export function reconcileIndex(
+  db: Db,
+  inv: Inventory,
+  now = Date.now(),
+  scope?: ReadonlySet<string>,
+  recorded = false,
+): { added: number; removed: number; changed: number } {
   let added = 0;
   let removed = 0;
   let changed = 0;
@@ -198,7 +206,7 @@ export function reconcileIndex(db: Db, inv: Inventory, now = Date.now(), scope?:
       if (known.has(r.uuid)) changed++;
       else {
         added++;
-        recordEvent(db, 'appeared', `${r.dir}/${r.name}`, { kind: r.kind, source: r.source }, now);
+        if (!recorded) recordEvent(db, 'appeared', `${r.dir}/${r.name}`, { kind: r.kind, source: r.source }, now);
       }
       upsert.run({ ...r, now });
     }
@@ -206,7 +214,7 @@ export function reconcileIndex(db: Db, inv: Inventory, now = Date.now(), scope?:
     for (const row of gone) {
       del.run(row.uuid);
       removed++;
-      recordEvent(db, 'vanished', `${row.dir}/${row.name}`, {}, now);
+      if (!recorded) recordEvent(db, 'vanished', `${row.dir}/${row.name}`, {}, now);
     }
   }).immediate();
   return { added, removed, changed };
