@@ -7,9 +7,13 @@
 // - pantheragent-main.cjs, the whole CLI: help, unknown names;
 // - pantheragent-pino.cjs, pino, required at the first log line actually written.
 // better-sqlite3 stays external (native addon); pino-pretty stays external so it is
-// only loaded on a TTY.
+// only loaded on a TTY. Each bundle the launcher loads gets its V8 code cache,
+// NAME.cjs.v8cache (src/cli/code-cache.ts), made by this Node.
 import { build } from 'esbuild';
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const common = {
@@ -47,15 +51,35 @@ const onlyCommand = (keep) => ({
 });
 const commands = readdirSync('src/cli/commands').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
 const out = 'dist/pantheragent.cjs';
+const cached = await Promise.all([
+  build({ ...common, metafile: true, entryPoints: ['src/cli/main.ts'], outfile: 'dist/pantheragent-main.cjs', plugins: [pinoApart] }),
+  ...commands.map((c) => build({ ...common, metafile: true, entryPoints: ['src/cli/main.ts'], outfile: `dist/command-${c}.cjs`, plugins: [pinoApart, onlyCommand(c)] })),
+]);
+// Node 20 loses a script's import() handler when its code comes from a cache: a bundle
+// loaded from one must not keep an import() (a require does the same job).
+for (const { metafile } of cached) {
+  for (const [file, o] of Object.entries(metafile.outputs)) {
+    const kept = o.imports.filter((i) => i.kind === 'dynamic-import' && i.external);
+    if (kept.length) throw new Error(`${file} keeps import() of ${kept.map((i) => i.path).join(', ')}: use a require (src/cli/code-cache.ts)`);
+  }
+}
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: out, banner: { js: '#!/usr/bin/env node' }, plugins: [onlyCommand(null)] }),
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/pantheragent-main.cjs', plugins: [pinoApart] }),
-  ...commands.map((c) => build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: `dist/command-${c}.cjs`, plugins: [pinoApart, onlyCommand(c)] })),
   build({ ...common, stdin: { contents: "module.exports = require('pino');", resolveDir: '.', loader: 'js' }, outfile: 'dist/pantheragent-pino.cjs' }),
 ]);
 chmodSync(out, 0o755);
-// A command that is gone must not leave its bundle for the launcher to find.
+// A command that is gone must not leave its bundle (or cache) for the launcher to find.
 for (const f of readdirSync('dist')) {
-  const m = /^command-(.+)\.cjs$/.exec(f);
+  const m = /^command-(.+)\.cjs(\.v8cache)?$/.exec(f);
   if (m && !commands.includes(m[1])) rmSync(`dist/${f}`);
+}
+// The cache writer is TypeScript: bundled to a temporary file to run it here.
+const tmp = mkdtempSync(join(tmpdir(), 'pantheragent-build-'));
+try {
+  const writer = await build({ ...common, minify: false, entryPoints: ['src/cli/code-cache.ts'], write: false });
+  writeFileSync(join(tmp, 'code-cache.cjs'), writer.outputFiles[0].contents);
+  const { writeCodeCache } = createRequire(import.meta.url)(join(tmp, 'code-cache.cjs'));
+  for (const f of ['pantheragent-main.cjs', ...commands.map((c) => `command-${c}.cjs`)]) writeCodeCache(`${process.cwd()}/dist/${f}`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
 }

@@ -2,7 +2,8 @@
 // hands every other run to the CLI (./main.ts) bundled with that command's code alone
 // (dist/command-NAME.cjs), or to the whole CLI (dist/pantheragent-main.cjs) for help
 // and unknown names: compiling a bundle is most of a short run's own time, so a run
-// compiles only what it can use (build.mjs makes the files).
+// compiles only what it can use (build.mjs makes the files), and starts from the
+// bytecode the build cached for it.
 import { existsSync, writeSync } from 'node:fs';
 import { ExitCode } from '../errors.js';
 import { firstPositional } from './argv.js';
@@ -28,9 +29,11 @@ if (text !== null) {
 } else {
   const name = firstPositional(argv);
   const own = name !== undefined && /^[a-z][a-z0-9-]*$/.test(name) ? `${__dirname}/command-${name}.cjs` : null;
-  // Computed paths, so that esbuild leaves the require to run time.
+  // From its V8 code cache when the build left one for these exact bytes. Required
+  // here: --version alone loads nothing more.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { main } = require(own && existsSync(own) ? own : `${__dirname}/pantheragent-main.cjs`) as typeof import('./main.js');
+  const { loadBundle } = require('./code-cache.js') as typeof import('./code-cache.js');
+  const { main } = loadBundle(own && existsSync(own) ? own : `${__dirname}/pantheragent-main.cjs`).exports as typeof import('./main.js');
   main(argv).then(
     (code) => {
       process.exitCode = code;

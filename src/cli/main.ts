@@ -36,7 +36,9 @@ function writeOut(text: string): void {
 
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
-  const { createInterface } = await import('node:readline/promises');
+  // A require, not import(): a bundle loaded from its code cache has no import() (code-cache.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createInterface } = require('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
