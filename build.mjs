@@ -1,13 +1,13 @@
 // Bundles src/ into CommonJS files in dist/, so that a run compiles only what it uses
 // (compiling is most of a short run's own time):
 // - pantheragent.cjs, the executable: a small launcher (src/cli/launch.ts) that
-//   answers --version alone and requires one of the others;
+//   answers --version alone and loads one of the others;
 // - command-NAME.cjs, one per file src/cli/commands/NAME.ts: the CLI (src/cli/main.ts)
 //   with that command's code and none of the others' (a command's name is its file's);
 // - pantheragent-main.cjs, the whole CLI: help, unknown names;
-// - pantheragent-pino.cjs, pino, required at the first log line actually written.
+// - pantheragent-pino.cjs, pino, loaded at the first log line actually written.
 // better-sqlite3 stays external (native addon); pino-pretty stays external so it is
-// only loaded on a TTY. Each bundle the launcher loads gets its V8 code cache,
+// only loaded on a TTY. Each bundle the launcher or the logger loads gets its V8 code cache,
 // NAME.cjs.v8cache (src/cli/code-cache.ts), made by this Node.
 import { build } from 'esbuild';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,11 +28,16 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
 };
-/** `require('pino')` in the CLI becomes a require of the separate pino bundle. */
+/** `require('pino')` in the CLI loads the separate pino bundle, from its code cache. */
 const pinoApart = {
   name: 'pino-apart',
   setup(b) {
-    b.onResolve({ filter: /^pino$/ }, () => ({ path: './pantheragent-pino.cjs', external: true }));
+    b.onResolve({ filter: /^pino$/ }, () => ({ path: 'pino', namespace: 'pino-apart' }));
+    b.onLoad({ filter: /.*/, namespace: 'pino-apart' }, () => ({
+      contents: "module.exports = require('./src/cli/code-cache.ts').loadBundle(`${__dirname}/pantheragent-pino.cjs`).exports;",
+      resolveDir: process.cwd(),
+      loader: 'js',
+    }));
   },
 };
 /** The command table's imports of every command but `keep` (none: null) become a module that says so. */
@@ -54,6 +59,7 @@ const out = 'dist/pantheragent.cjs';
 const cached = await Promise.all([
   build({ ...common, metafile: true, entryPoints: ['src/cli/main.ts'], outfile: 'dist/pantheragent-main.cjs', plugins: [pinoApart] }),
   ...commands.map((c) => build({ ...common, metafile: true, entryPoints: ['src/cli/main.ts'], outfile: `dist/command-${c}.cjs`, plugins: [pinoApart, onlyCommand(c)] })),
+  build({ ...common, metafile: true, stdin: { contents: "module.exports = require('pino');", resolveDir: '.', loader: 'js' }, outfile: 'dist/pantheragent-pino.cjs' }),
 ]);
 // Node 20 loses a script's import() handler when its code comes from a cache: a bundle
 // loaded from one must not keep an import() (a require does the same job).
@@ -63,10 +69,7 @@ for (const { metafile } of cached) {
     if (kept.length) throw new Error(`${file} keeps import() of ${kept.map((i) => i.path).join(', ')}: use a require (src/cli/code-cache.ts)`);
   }
 }
-await Promise.all([
-  build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: out, banner: { js: '#!/usr/bin/env node' }, plugins: [onlyCommand(null)] }),
-  build({ ...common, stdin: { contents: "module.exports = require('pino');", resolveDir: '.', loader: 'js' }, outfile: 'dist/pantheragent-pino.cjs' }),
-]);
+await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: out, banner: { js: '#!/usr/bin/env node' }, plugins: [onlyCommand(null)] });
 chmodSync(out, 0o755);
 // A command that is gone must not leave its bundle (or cache) for the launcher to find.
 for (const f of readdirSync('dist')) {
@@ -79,7 +82,7 @@ try {
   const writer = await build({ ...common, minify: false, entryPoints: ['src/cli/code-cache.ts'], write: false });
   writeFileSync(join(tmp, 'code-cache.cjs'), writer.outputFiles[0].contents);
   const { writeCodeCache } = createRequire(import.meta.url)(join(tmp, 'code-cache.cjs'));
-  for (const f of ['pantheragent-main.cjs', ...commands.map((c) => `command-${c}.cjs`)]) writeCodeCache(`${process.cwd()}/dist/${f}`);
+  for (const f of ['pantheragent-main.cjs', 'pantheragent-pino.cjs', ...commands.map((c) => `command-${c}.cjs`)]) writeCodeCache(`${process.cwd()}/dist/${f}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

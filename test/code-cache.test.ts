@@ -96,7 +96,7 @@ test('a cache made by another Node, or cut short, is not used', () => {
 
 test('the build leaves a cache for every bundle the launcher loads, and a plain node run uses it', { skip: existsSync(CLI) ? false : 'dist/ not built (npm run build)' }, () => {
   const bundles = readdirSync(DIST)
-    .filter((f) => /^(command-.+|pantheragent-main)\.cjs$/.test(f))
+    .filter((f) => /^(command-.+|pantheragent-main|pantheragent-pino)\.cjs$/.test(f))
     .map((f) => join(DIST, f));
   assert.ok(bundles.length > 10);
   for (const b of bundles) assert.ok(existsSync(cacheFile(b)), cacheFile(b));
