@@ -159,10 +159,13 @@ function classifier(config: Config, top: string, subvolumes: ListedSubvolume[]):
   };
 }
 
-type Row = { uuid: string; kind: string; dir: string; name: string; source: string | null; btrfs_id: number; readonly: number; instant: number | null; seq: number; pinned: number; tag: string | null };
+/** An index row as an array in this column order (raw rows: a third of the cost of row objects). */
+const COLUMNS = ['uuid', 'kind', 'dir', 'name', 'source', 'btrfs_id', 'readonly', 'instant', 'seq', 'pinned', 'tag'] as const;
+type Row = [uuid: string, kind: string, dir: string, name: string, source: string | null, btrfsId: number, readonly: number, instant: number | null, seq: number, pinned: number, tag: string | null];
 
-const rowOf = (e: Entry) => ({ uuid: e.uuid, kind: e.kind, dir: e.dir, name: e.name, source: e.source, btrfs_id: e.btrfsId, readonly: e.readonly ? 1 : 0, instant: e.instant, seq: e.seq, pinned: e.pinned ? 1 : 0, tag: e.tag });
-const sameRow = (a: Row, b: Row) => (Object.keys(b) as (keyof Row)[]).every((k) => a[k] === b[k]);
+const rowOf = (e: Entry): Row => [e.uuid, e.kind, e.dir, e.name, e.source, e.btrfsId, e.readonly ? 1 : 0, e.instant, e.seq, e.pinned ? 1 : 0, e.tag];
+const sameRow = (a: Row, b: Row) => a.every((v, i) => v === b[i]);
+const relOf = (r: Row) => `${r[2]}/${r[3]}`;
 
 /**
  * Make the index equal to the inventory; record what appeared and vanished. Only rows
@@ -183,15 +186,15 @@ export function reconcileIndex(
   let added = 0;
   let removed = 0;
   let changed = 0;
-  const COLUMNS = 'SELECT uuid, kind, dir, name, source, btrfs_id, readonly, instant, seq, pinned, tag FROM subvolumes';
+  const select = `SELECT ${COLUMNS.join(', ')} FROM subvolumes`;
   const rows = scope
-    ? [...scope].flatMap((rel) => statement(db, `${COLUMNS} WHERE dir || '/' || name = ?`).all(rel) as Row[])
-    : (statement(db, COLUMNS).all() as Row[]);
-  const known = new Map(rows.map((r) => [r.uuid, r]));
+    ? [...scope].flatMap((rel) => statement(db, `${select} WHERE dir || '/' || name = ?`).raw().all(rel) as Row[])
+    : (statement(db, select).raw().all() as Row[]);
+  const known = new Map(rows.map((r) => [r[0], r]));
   const wanted = [...inv.snapshots, ...inv.roots].filter((e) => !scope || scope.has(e.rel)).map(rowOf);
-  const writes = wanted.filter((r) => !known.has(r.uuid) || !sameRow(known.get(r.uuid)!, r));
-  const seen = new Set(wanted.map((r) => r.uuid));
-  const gone = [...known.values()].filter((r) => !seen.has(r.uuid));
+  const writes = wanted.filter((r) => !known.has(r[0]) || !sameRow(known.get(r[0])!, r));
+  const seen = new Set(wanted.map((r) => r[0]));
+  const gone = [...known.values()].filter((r) => !seen.has(r[0]));
   if (writes.length === 0 && gone.length === 0) return { added, removed, changed };
   db.transaction(() => {
     const upsert = statement(
@@ -203,18 +206,18 @@ export function reconcileIndex(
         pinned = excluded.pinned, tag = excluded.tag, last_seen = excluded.last_seen`,
     );
     for (const r of writes) {
-      if (known.has(r.uuid)) changed++;
+      if (known.has(r[0])) changed++;
       else {
         added++;
-        if (!recorded) recordEvent(db, 'appeared', `${r.dir}/${r.name}`, { kind: r.kind, source: r.source }, now);
+        if (!recorded) recordEvent(db, 'appeared', relOf(r), { kind: r[1], source: r[4] }, now);
       }
-      upsert.run({ ...r, now });
+      upsert.run({ ...Object.fromEntries(COLUMNS.map((c, i) => [c, r[i]])), now });
     }
     const del = statement(db, 'DELETE FROM subvolumes WHERE uuid = ?');
     for (const row of gone) {
-      del.run(row.uuid);
+      del.run(row[0]);
       removed++;
-      if (!recorded) recordEvent(db, 'vanished', `${row.dir}/${row.name}`, {}, now);
+      if (!recorded) recordEvent(db, 'vanished', relOf(row), {}, now);
     }
   }).immediate();
   return { added, removed, changed };
