@@ -1,6 +1,7 @@
-# pantheragent: the esbuild bundle (dist/pantheragent.cjs) with its production
-# node_modules (better-sqlite3 is native, pino-pretty is loaded on a TTY only), run by
-# nixpkgs' default Node.js with the tools it calls on its PATH.
+# pantheragent: the esbuild bundles (dist/, run through dist/pantheragent.cjs) and
+# their V8 code caches, made at build time by the Node.js that runs them, with its
+# production node_modules (better-sqlite3 is native, pino-pretty is loaded on a TTY
+# only), run by nixpkgs' default Node.js with the tools it calls on its PATH.
 #
 # Dependencies come from package-lock.json through importNpmLock: no hash to keep.
 # The lock records no download addresses, so each tarball's address is formed from
