@@ -124,6 +124,9 @@ function classifier(config: Config, top: string, subvolumes: ListedSubvolume[]):
   const sourceOfBase = new Map(Object.keys(config.snapshots.sources).map((s) => [basenameOf(s), s]));
   const rootBase = basenameOf(config.root.subvolume);
   const sourceOf = (kind: Entry['kind'], base: string) => (kind === 'snapshot' ? (sourceOfBase.get(base) ?? null) : base === rootBase ? config.root.subvolume : null);
+  // join() once per directory: a name read from a directory is one plain component.
+  const dirPaths = new Map<string, string>();
+  const dirPath = (dir: string) => dirPaths.get(dir) ?? dirPaths.set(dir, join(top, dir)).get(dir)!;
   return (dir, kind, name) => {
     const rel = `${dir}/${name}`;
     const sv = byPath.get(rel);
@@ -139,7 +142,7 @@ function classifier(config: Config, top: string, subvolumes: ListedSubvolume[]):
       dir,
       name,
       rel,
-      path: join(top, rel),
+      path: `${dirPath(dir)}/${name}`,
       source: sourceOf(kind, parsed.base),
       instant: parsed.instant,
       seq: parsed.seq,
