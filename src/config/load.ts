@@ -35,7 +35,7 @@ function issuesOf(error: z.core.$ZodError): { path: string; message: string }[] 
 }
 
 export function parseConfig(raw: unknown, file: string): Config {
-  // Required here, not imported: building zod and the schema takes ~20 ms, which only a
+  // Required here, not imported: building zod and the schema takes ~5 ms, which only a
   // run that reads a config should pay (main() imports this module for configPath()).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { configSchema } = require('./schema.js') as typeof import('./schema.js');
